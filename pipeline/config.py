@@ -89,7 +89,7 @@ class ScoringSettings(Section):
     target_clip_s: float = Field(30, gt=0)
     lead_in_s: float = Field(6, ge=0)
     smooth_s: float = Field(3, ge=1)
-    z_cap: float = Field(4.0, gt=0)
+    z_cap: float = Field(6.0, gt=0)
     calibration: float = Field(2.5, gt=0)
     min_gap_s: float = Field(5, ge=0)
     weights: dict[str, float]

@@ -126,13 +126,20 @@ def _web_url(source: str) -> str | None:
     if url is not None:
         return url
     scheme = _SCHEME.match(source.strip())
-    if scheme and len(scheme.group(1)) > 1:
+    if scheme and len(scheme.group(1)) > 1 and not _exists(source):
         raise UnsupportedLinkError(
             "I can only download http:// and https:// links. Send a link to a stream VOD "
             "or a video file.", detail=f"scheme {scheme.group(1)!r}")
     if "\n" in source or "\r" in source:
         raise UnsupportedLinkError(detail="text with line breaks")
     return None
+
+
+def _exists(source: str) -> bool:
+    try:
+        return Path(source.strip()).expanduser().exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _local_file(source: str) -> Path:
@@ -144,7 +151,8 @@ def _local_file(source: str) -> Path:
         raise SourceNotFoundError(f"I could not open the file {source.strip()}.",
                                   detail=str(exc)) from exc
     if not exists:
-        hint = " If it is a link, send it with https:// in front." if _looks_like_host(source) else ""
+        hint = (" If it is a link, send it with https:// in front."
+                if _looks_like_host(source) else "")
         raise SourceNotFoundError(f"There is no file at {source.strip()}.{hint}")
     if not resolved.is_file():
         raise BadInputError(f"{source.strip()} is not a video file (it is a folder or a device).")
@@ -211,37 +219,13 @@ def _download(original: str, url: str, job_dir: Path, settings: Settings,
               progress: ProgressFn) -> Source:
     job_dir.mkdir(parents=True, exist_ok=True)
     max_bytes = int(settings.limits.max_filesize_mb * 1024 * 1024)
-    tracker = _ProgressTracker(progress, max_bytes)
     progress(0.0, "Looking up the video")
     try:
-        with yt_dlp.YoutubeDL(_ydl_options(job_dir, settings, max_bytes, tracker)) as ydl:
-            info = ydl.extract_info(url, download=False)
-            _check_before_download(info, settings)
-            tracker.parts = len(info.get("requested_formats") or ()) or 1
-            result = ydl.process_ie_result(info, download=True)
-    except _SizeLimitReached:
-        _clear_source_files(job_dir)
-        raise TooLargeError(_size_message(None, max_bytes),
-                            detail=f"download stopped after {tracker.downloaded} bytes") from None
+        info, result = _run_ytdlp(url, job_dir, settings, _ProgressTracker(progress, max_bytes))
+        path = _downloaded_file(result, max_bytes)
     except BadInputError:
         _clear_source_files(job_dir)
         raise
-    except ClipFactoryError:
-        raise
-    except yt_dlp.utils.YoutubeDLError as exc:
-        error = _map_error(exc)
-        if isinstance(error, BadInputError):
-            _clear_source_files(job_dir)
-        raise error from exc
-    path = _downloaded_file(result, job_dir)
-    if path is None:
-        _clear_source_files(job_dir)
-        raise TooLargeError(_size_message(None, max_bytes),
-                            detail="yt-dlp left no file (over max_filesize)")
-    size = path.stat().st_size
-    if size > max_bytes:
-        _clear_source_files(job_dir)
-        raise TooLargeError(_size_message(size, max_bytes))
     src = Source(original=original, path=path.resolve(), title=_title(info, path),
                  is_remote=True, webpage_url=info.get("webpage_url") or url,
                  extractor=info.get("extractor_key") or info.get("extractor"))
@@ -250,8 +234,37 @@ def _download(original: str, url: str, job_dir: Path, settings: Settings,
     return src
 
 
-def _ydl_options(job_dir: Path, settings: Settings, max_bytes: int,
-                 tracker: "_ProgressTracker") -> dict[str, Any]:
+def _run_ytdlp(url: str, job_dir: Path, settings: Settings,
+               tracker: "_ProgressTracker") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Look the link up, refuse what breaks the limits, then download; (info, result)."""
+    try:
+        with yt_dlp.YoutubeDL(_ydl_options(job_dir, settings, tracker)) as ydl:
+            info = ydl.extract_info(url, download=False)
+            _check_before_download(info, settings)
+            tracker.parts = len(info.get("requested_formats") or ()) or 1
+            return info, ydl.process_ie_result(info, download=True)
+    except _SizeLimitReached:
+        raise TooLargeError(_size_message(None, tracker.max_bytes),
+                            detail=f"download stopped after {tracker.downloaded} bytes") from None
+    except yt_dlp.utils.YoutubeDLError as exc:
+        raise _map_error(exc) from exc
+
+
+def _downloaded_file(result: dict[str, Any], max_bytes: int) -> Path:
+    """The finished file; yt-dlp skips a direct file over `max_filesize` without an error."""
+    downloads = result.get("requested_downloads") or ()
+    paths = [Path(d["filepath"]) for d in downloads if d.get("filepath")]
+    path = next((p for p in paths if p.is_file() and p.stat().st_size > 0), None)
+    if path is None:
+        raise TooLargeError(_size_message(None, max_bytes),
+                            detail="yt-dlp left no file (over max_filesize)")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TooLargeError(_size_message(size, max_bytes))
+    return path
+
+
+def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker") -> dict[str, Any]:
     fetch_cfg = settings.fetch
     return {
         "quiet": True,
@@ -270,8 +283,9 @@ def _ydl_options(job_dir: Path, settings: Settings, max_bytes: int,
         "merge_output_format": "mp4",
         "outtmpl": {"default": str(job_dir / f"{SOURCE_STEM}.%(ext)s")},
         "restrictfilenames": True,
-        "max_filesize": max_bytes,
+        "max_filesize": tracker.max_bytes,
         "progress_hooks": [tracker.hook],
+        "postprocessor_hooks": [tracker.postprocessor_hook],
         "updatetime": False,
         "enable_file_urls": False,
         "cookiefile": None,
@@ -316,10 +330,11 @@ def _known_duration_and_size(info: dict[str, Any],
     formats = info.get("requested_formats") or [info]
     sizes = [_number(f.get("filesize") or f.get("filesize_approx")) for f in formats]
     size = int(sum(sizes)) if sizes and all(s is not None for s in sizes) else None
-    direct = len(formats) == 1 and formats[0].get("protocol") in _WEB_SCHEMES and formats[0].get("url")
+    only = formats[0] if len(formats) == 1 else {}
+    direct = only.get("protocol") in _WEB_SCHEMES and only.get("url")
     if (duration is None or size is None) and direct:
         probed_duration, probed_size = _probe_remote(
-            formats[0]["url"], formats[0].get("http_headers") or {}, settings.fetch.socket_timeout_s)
+            only["url"], only.get("http_headers") or {}, settings.fetch.socket_timeout_s)
         duration = duration if duration is not None else probed_duration
         size = size if size is not None else probed_size
     return duration, size
@@ -346,18 +361,6 @@ def _probe_remote(url: str, headers: dict[str, str],
     return _number(fmt.get("duration")), int(size) if size else None
 
 
-def _downloaded_file(result: dict[str, Any], job_dir: Path) -> Path | None:
-    for item in result.get("requested_downloads") or ():
-        path = item.get("filepath")
-        if path and Path(path).is_file() and Path(path).stat().st_size > 0:
-            return Path(path)
-    finals = [p for p in job_dir.glob(f"{SOURCE_STEM}.*")
-              if p.is_file() and p.suffix not in (".part", ".ytdl", ".json")
-              and not re.search(r"\.f[\w-]+\.\w+$|\.temp\.|\.part-Frag", p.name)
-              and p.stat().st_size > 0]
-    return finals[0] if len(finals) == 1 else None
-
-
 def _title(info: dict[str, Any], path: Path) -> str:
     title = info.get("title") or info.get("fulltitle")
     return str(title).strip() if title and str(title).strip() else path.stem
@@ -382,22 +385,28 @@ class _ProgressTracker:
         with self._lock:
             self._update(d)
 
+    def postprocessor_hook(self, d: dict[str, Any]) -> None:
+        if d.get("status") == "started":
+            merging = d.get("postprocessor") == "Merger"
+            self.progress(self.last,
+                          "Joining video and audio" if merging else "Finishing the file")
+
     def _update(self, d: dict[str, Any]) -> None:
-        name = str(d.get("filename") or d.get("tmpfilename") or "")
-        done_bytes = _number(d.get("downloaded_bytes")) or 0
-        if d.get("status") == "finished":
-            self.finished[name] = int(_number(d.get("total_bytes")) or done_bytes)
-            part_fraction = 0.0
-        elif d.get("status") == "downloading":
-            part_fraction = _part_fraction(d)
-        else:
+        status = d.get("status")
+        if status not in ("downloading", "finished"):
             return
-        self.downloaded = sum(self.finished.values()) + (
-            0 if d.get("status") == "finished" else int(done_bytes))
+        done_bytes = int(_number(d.get("downloaded_bytes")) or 0)
+        if status == "finished":
+            name = str(d.get("filename") or d.get("tmpfilename") or len(self.finished))
+            self.finished[name] = int(_number(d.get("total_bytes")) or done_bytes)
+            done_bytes, part_fraction = 0, 0.0
+        else:
+            part_fraction = _part_fraction(d)
+        self.downloaded = sum(self.finished.values()) + done_bytes
         if self.downloaded > self.max_bytes:
             raise _SizeLimitReached()
-        fraction = min((len(self.finished) + part_fraction) / self.parts, 1.0) * 0.99
-        if fraction >= self.last + 0.01 or (d.get("status") == "finished" and fraction > self.last):
+        fraction = 0.99 * min((len(self.finished) + part_fraction) / self.parts, 1.0)
+        if fraction >= self.last + 0.01 or (status == "finished" and fraction > self.last):
             self.last = fraction
             self.progress(fraction, f"Downloading ({_mb(self.downloaded)})")
 
@@ -443,8 +452,9 @@ _NO_MEDIA = re.compile(r"unsupported url|no video formats|no formats|requested f
 _BLOCKED = re.compile(r"confirm you.?re not a bot|rate.?limit", re.I)
 _UPCOMING = re.compile(r"live event will begin|premieres in|is offline|not currently live|"
                        r"stream has not started", re.I)
-_NETWORK = re.compile(r"timed out|timeout|connection (refused|reset|aborted)|name or service not known|"
-                      r"temporary failure in name resolution|failed to resolve|network is unreachable|"
+_NETWORK = re.compile(r"timed out|timeout|connection (refused|reset|aborted)|"
+                      r"name or service not known|temporary failure in name resolution|"
+                      r"failed to resolve|network is unreachable|"
                       r"no route to host|giving up after|incomplete ?read|did not get any data|"
                       r"remote end closed|ssl|eof occurred|fragment \d+ not found", re.I)
 
@@ -518,7 +528,9 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"^ERROR:\s*", "", re.sub(r"\x1b\[[0-9;]*m", "", text)).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    text = re.sub(r";?\s*please report this issue on .*", "", text, flags=re.S)
+    return re.sub(r"^ERROR:\s*", "", text).strip()
 
 
 # ---------------------------------------------------------------------------- formatting

@@ -1,7 +1,8 @@
 """A quiet threaded HTTP server on 127.0.0.1 serving a folder, for tests that fetch by URL.
 
-It answers HEAD and single-range GET requests (yt-dlp's HTTP downloader resumes and
-chunks with `Range`), and records every request so a test can tell whether media was read.
+It answers HEAD and single-range GET requests (http.server alone ignores `Range`, which
+yt-dlp needs to resume a `.part` file and ffprobe to seek to an mp4's trailing header),
+and records every request so a test can tell whether media was read.
 """
 
 from __future__ import annotations
@@ -16,22 +17,31 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
+class Request(NamedTuple):
+    method: str
+    path: str
+    range: str | None
+
+
 @dataclass
 class RequestLog:
-    entries: list[tuple[str, str]] = field(default_factory=list)
+    entries: list[Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str, path: str) -> None:
+    def add(self, method: str, path: str, range_header: str | None) -> None:
         with self._lock:
-            self.entries.append((method, path))
+            self.entries.append(Request(method, path, range_header))
 
-    def gets(self, suffix: str = "") -> list[str]:
+    def gets(self, suffix: str = "") -> list[Request]:
+        """GET requests whose path (without the query) ends with `suffix`."""
         with self._lock:
-            return [p for m, p in self.entries if m == "GET" and p.split("?")[0].endswith(suffix)]
+            return [r for r in self.entries
+                    if r.method == "GET" and r.path.split("?")[0].endswith(suffix)]
 
     def clear(self) -> None:
         with self._lock:
@@ -45,11 +55,11 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.log.add("GET", self.path)
+        self.log.add("GET", self.path, self.headers.get("Range"))
         self._serve(with_body=True)
 
     def do_HEAD(self) -> None:
-        self.log.add("HEAD", self.path)
+        self.log.add("HEAD", self.path, self.headers.get("Range"))
         self._serve(with_body=False)
 
     def _serve(self, with_body: bool) -> None:
@@ -122,9 +132,10 @@ def serve_dir(path: Path | str) -> Iterator[ServedDir]:
     """Serve `path` on a free port until the block ends; yields the base URL."""
     log = RequestLog()
     handler = type("Handler", (_Handler,), {"log": log})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=os.fspath(path)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(handler, directory=os.fspath(path)))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield ServedDir(f"http://127.0.0.1:{server.server_address[1]}", log)

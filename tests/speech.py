@@ -3,24 +3,15 @@ and conversion to the raw float32 mono format the analysis reads."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.sample import espeak_wav  # noqa: F401  (re-exported for the tests)
+
 RU_VOICE = "(voice_msu_ru_nsh_clunits)"
-
-
-def espeak_wav(text: str, path: Path, *, voice: str = "en-us", speed: int = 160,
-               pitch: int = 50, amplitude: int = 100) -> Path:
-    """Speak `text` with espeak-ng into a wav file (22.05 kHz mono). speed in words per
-    minute, pitch 0..99, amplitude 0..200."""
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", str(amplitude),
-         "-w", str(path), text],
-        check=True, capture_output=True,
-    )
-    return Path(path)
 
 
 def festival_ru_wav(text: str, path: Path) -> Path:
@@ -64,10 +55,12 @@ def silence(seconds: float, sample_rate: int = 16000) -> np.ndarray:
     return np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
 
 
-def english_samples(text: str, workdir: Path, sample_rate: int = 16000, **espeak: int) -> np.ndarray:
+def english_samples(text: str, workdir: Path, sample_rate: int = 16000,
+                    **espeak: int) -> np.ndarray:
     """espeak-ng speech of `text` as float32 samples at `sample_rate`."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    stem = f"espeak_{abs(hash((text, tuple(sorted(espeak.items()))))):x}"
+    key = repr((text, sorted(espeak.items()), sample_rate)).encode()
+    stem = f"espeak_{hashlib.sha1(key).hexdigest()[:12]}"
     wav = espeak_wav(text, workdir / f"{stem}.wav", **espeak)
     return read_raw_f32(to_raw_f32(wav, workdir / f"{stem}.f32", sample_rate))

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.audio_decode import read_samples, sample_count
 from pipeline.config import AsrSettings, Settings
 from pipeline.errors import ConfigError
 from pipeline.models import ProgressFn, Segment, Transcript, Word, no_progress
+from pipeline.probe import format_hms
 
 WHISPER_RATE = 16000
 CUT_SEARCH_S = 10.0   # a chunk is cut at the quietest point of its last seconds
@@ -37,12 +39,6 @@ def _engine(name: str) -> ChunkFn:
         from pipeline.asr import openai_engine
         return openai_engine.transcribe_chunk
     raise ConfigError(f"Unknown speech engine '{name}'; use faster-whisper or openai-whisper.")
-
-
-def read_samples(path: Path, start: int, count: int) -> np.ndarray:
-    """`count` samples from sample `start` of a raw little-endian float32 file."""
-    data = np.fromfile(path, dtype="<f4", count=count, offset=start * 4)
-    return data.astype(np.float32, copy=False)
 
 
 def quietest_point(samples: np.ndarray, frame: int, hop: int) -> int:
@@ -123,7 +119,7 @@ def transcribe(audio_path: Path, duration: float, settings: Settings,
     rate = settings.audio.sample_rate
     run_chunk = _engine(asr.engine)
     threads = asr.cpu_threads or available_cores()
-    total = Path(audio_path).stat().st_size // 4
+    total = sample_count(Path(audio_path))
     total_s = total / rate
     language: str | None = None if asr.language == "auto" else asr.language
     segments: list[Segment] = []
@@ -140,11 +136,6 @@ def transcribe(audio_path: Path, duration: float, settings: Settings,
             floor = max((w.start for s in found for w in s.words), default=floor)
         segments.extend(found)
         progress(min(1.0, hi / total_s) if total_s else 1.0,
-                 f"speech recognition {_clock(hi)} of {_clock(total_s)}")
+                 f"speech recognition {format_hms(hi)} of {format_hms(total_s)}")
     return Transcript(language=language or "", duration=duration, segments=tuple(segments),
                       engine=asr.engine, model=asr.model)
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip("../shared/media is not here")
+    return SHARED_MEDIA
+
+
+@pytest.fixture(scope="session")
+def sample_stream(tmp_path_factory) -> Path:
+    """The 3-minute generated stream with its hype moment at 1:40–1:55."""
+    from pipeline.sample import make_sample
+
+    return make_sample(tmp_path_factory.mktemp("sample") / "sample_stream.mp4")
+
+
+@pytest.fixture(scope="session")
+def analysed_sample(sample_stream, tmp_path_factory) -> Path:
+    """The out folder of one full `clipfactory process` run over the sample stream."""
+    from helpers import run_cli
+
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli("process", str(sample_stream), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_user_overrides(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("CLIPFACTORY_"):
+            monkeypatch.delenv(key)
