@@ -1,8 +1,10 @@
-"""A synthetic stream with a planted hype moment, made with ffmpeg and espeak-ng.
+"""Synthetic streams with planted hype moments, made with ffmpeg and espeak-ng.
 
 Used by `clipfactory process --sample`, the tests and the benchmarks: calm talk over a
-slowly moving picture, except for one window of loud, fast, high-pitched hype phrases over
-crowd-like noise and a frantic picture."""
+slowly moving picture, except for windows of loud, fast, high-pitched hype phrases over
+crowd-like noise and a frantic picture. Long streams are cheap to make: the picture is
+concatenated from a few encoded 5-second units without re-encoding, and the calm talk is a
+concatenation of a dozen spoken sentences."""
 
 from __future__ import annotations
 
@@ -30,18 +32,23 @@ HYPE_EN = (
     "Let's go! Let's go! What just happened?",
     "That was the best play ever! I can't believe it!",
 )
+UNIT_S = 5
+RATE = 44100
 
 
 @dataclass(frozen=True)
 class SampleSpec:
-    duration: float = 180.0
-    hype_at: float = 100.0
-    hype_len: float = 15.0
+    duration: int = 180
+    hype_at: tuple[int, ...] = (100,)
+    hype_len: int = 15
     width: int = 640
     height: int = 360
     fps: int = 30
     calm_every_s: float = 7.0
-    audio: bool = True
+
+    def __post_init__(self) -> None:
+        if self.duration % UNIT_S or self.hype_len % UNIT_S or any(h % UNIT_S for h in self.hype_at):
+            raise ValueError(f"sample times must be multiples of {UNIT_S} s")
 
 
 def espeak_wav(text: str, path: Path, *, speed: int = 150, pitch: int = 50, amplitude: int = 100,
@@ -51,52 +58,81 @@ def espeak_wav(text: str, path: Path, *, speed: int = 150, pitch: int = 50, ampl
     return path
 
 
-def _speech_track(spec: SampleSpec, work: Path) -> list[tuple[Path, float, float]]:
-    """(wav, start second, gain) for every utterance."""
-    track = []
-    t, i = 2.0, 0
-    while t < spec.duration - 6:
-        if not (spec.hype_at - 7 < t < spec.hype_at + spec.hype_len + 1):
-            wav = espeak_wav(CALM_EN[i % len(CALM_EN)], work / f"calm{i}.wav", speed=140, amplitude=70)
-            track.append((wav, t, 0.6))
-            i += 1
-        t += spec.calm_every_s
-    for j, phrase in enumerate(HYPE_EN):
-        wav = espeak_wav(phrase, work / f"hype{j}.wav", speed=210, pitch=85, amplitude=200)
-        track.append((wav, spec.hype_at + 0.5 + j * spec.hype_len / len(HYPE_EN), 1.6))
-    return track
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True, capture_output=True)
+
+
+def _concat(parts: list[Path], out: Path, work: Path, *extra: str) -> None:
+    listing = work / f"{out.stem}.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in parts), encoding="utf-8")
+    _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), *extra, str(out))
+
+
+def _video(spec: SampleSpec, work: Path) -> Path:
+    encode = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(spec.fps * UNIT_S),
+              "-pix_fmt", "yuv420p", "-t", str(UNIT_S)]
+    size = f"{spec.width}x{spec.height}"
+    calm, hype = work / "calm.mp4", work / "hype.mp4"
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={spec.fps}", *encode, str(calm))
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={spec.fps}",
+            "-vf", "noise=alls=100:allf=t+u,hue=H=t*3", *encode, str(hype))
+    hype_units = {h // UNIT_S + k for h in spec.hype_at for k in range(spec.hype_len // UNIT_S)}
+    parts = [hype if u in hype_units else calm for u in range(spec.duration // UNIT_S)]
+    out = work / "video.mp4"
+    _concat(parts, out, work, "-c", "copy")
+    return out
+
+
+def _calm_talk(spec: SampleSpec, work: Path) -> Path:
+    units = []
+    for i, sentence in enumerate(CALM_EN):
+        wav = espeak_wav(sentence, work / f"calm{i}.wav", speed=140, amplitude=70)
+        unit = work / f"calm_unit{i}.wav"
+        _ffmpeg("-i", str(wav), "-af", f"aresample={RATE},adelay=2000|2000,apad",
+                "-t", str(spec.calm_every_s), "-ac", "1", "-c:a", "pcm_s16le", str(unit))
+        units.append(unit)
+    count = int(spec.duration // spec.calm_every_s) + 1
+    out = work / "talk.wav"
+    _concat([units[k % len(units)] for k in range(count)], out, work, "-t", str(spec.duration))
+    return out
+
+
+def _audio(spec: SampleSpec, work: Path) -> Path:
+    talk = _calm_talk(spec, work)
+    inputs = ["-i", str(talk)]
+    hushed = "+".join(f"between(t,{h - 4},{h + spec.hype_len + 1})" for h in spec.hype_at)
+    graph = [f"[0:a]volume=0:enable='{hushed}',volume=0.6[talk]"]
+    mix = ["[talk]"]
+    phrases = [espeak_wav(p, work / f"hype{j}.wav", speed=210, pitch=85, amplitude=200)
+               for j, p in enumerate(HYPE_EN)]
+    n = 1
+    for h_i, h in enumerate(spec.hype_at):
+        for j, wav in enumerate(phrases):
+            ms = int((h + 0.5 + j * spec.hype_len / len(phrases)) * 1000)
+            inputs += ["-i", str(wav)]
+            graph.append(f"[{n}:a]aresample={RATE},volume=1.6,adelay={ms}|{ms}[p{n}]")
+            mix.append(f"[p{n}]")
+            n += 1
+        graph.append(f"anoisesrc=color=pink:amplitude=0.35:duration={spec.hype_len}:sample_rate={RATE},"
+                     f"tremolo=f=5:d=0.6,adelay={h * 1000}|{h * 1000}[crowd{h_i}]")
+        mix.append(f"[crowd{h_i}]")
+    graph.append(f"anoisesrc=color=brown:amplitude=0.01:duration={spec.duration}:sample_rate={RATE}[bg]")
+    mix.append("[bg]")
+    graph.append("".join(mix) + f"amix=inputs={len(mix)}:normalize=0:duration=longest,"
+                 f"atrim=0:{spec.duration},alimiter=limit=0.95[a]")
+    out = work / "audio.m4a"
+    _ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[a]", "-c:a", "aac", "-b:a", "128k",
+            str(out))
+    return out
 
 
 def make_sample(out: Path, spec: SampleSpec = SampleSpec()) -> Path:
     """Write the sample stream to `out` (mp4, H.264 + AAC) and return it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    h0, h1 = spec.hype_at, spec.hype_at + spec.hype_len
-    hype = f"between(t,{h0},{h1})"
-    video = (f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}:duration={spec.duration},"
-             f"noise=alls=100:allf=t+u:enable='{hype}',hue=H=t*3:enable='{hype}'[v]")
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     with tempfile.TemporaryDirectory() as tmp:
-        graph = [video]
-        if spec.audio:
-            track = _speech_track(spec, Path(tmp))
-            for wav, _, _ in track:
-                cmd += ["-i", str(wav)]
-            parts = []
-            for k, (_, start, gain) in enumerate(track):
-                ms = int(start * 1000)
-                graph.append(f"[{k}:a]aresample=44100,volume={gain},adelay={ms}|{ms}[s{k}]")
-                parts.append(f"[s{k}]")
-            graph.append(f"anoisesrc=color=brown:amplitude=0.01:duration={spec.duration}:sample_rate=44100[bg]")
-            graph.append(
-                f"anoisesrc=color=pink:amplitude=0.35:duration={spec.hype_len}:sample_rate=44100,"
-                f"tremolo=f=5:d=0.6,adelay={int(h0 * 1000)}|{int(h0 * 1000)}[crowd]")
-            n = len(parts) + 2
-            graph.append("".join(parts) + f"[bg][crowd]amix=inputs={n}:normalize=0:duration=longest,"
-                         f"atrim=0:{spec.duration},alimiter=limit=0.95[a]")
-        cmd += ["-filter_complex", ";".join(graph), "-map", "[v]"]
-        if spec.audio:
-            cmd += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k"]
-        cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(spec.fps * 2),
-                "-pix_fmt", "yuv420p", "-t", str(spec.duration), "-movflags", "+faststart", str(out)]
-        subprocess.run(cmd, check=True, capture_output=True)
+        work = Path(tmp)
+        video, audio = _video(spec, work), _audio(spec, work)
+        _ffmpeg("-i", str(video), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                "-t", str(spec.duration), "-movflags", "+faststart", str(out))
     return out

@@ -72,7 +72,7 @@ def test_changed_weights_rerun_only_scoring(analysed_sample, sample_stream, tmp_
 
 
 def test_killed_run_resumes_from_last_finished_stage(tmp_path):
-    media = make_sample(tmp_path / "stream.mp4", SampleSpec(duration=60, hype_at=30))
+    media = make_sample(tmp_path / "stream.mp4", SampleSpec(duration=60, hype_at=(30,)))
     out = tmp_path / "out"
     proc = subprocess.Popen(cli_cmd("process", str(media), "--out", str(out)), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
