@@ -10,4 +10,4 @@ test: setup
 	.venv/bin/python -m pytest -q
 
 bench: setup
-	.venv/bin/python bench/run_bench.py
+	.venv/bin/python bench/bench_pipeline.py

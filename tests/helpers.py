@@ -13,9 +13,11 @@ def cli_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", *args]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(cli_cmd(*args), cwd=ROOT, capture_output=True, text=True,
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT),
+                **(env or {})}
+    return subprocess.run(cli_cmd(*args), cwd=cwd, capture_output=True, text=True,
                           env=full_env, timeout=timeout)
 
 

@@ -125,3 +125,10 @@ def test_wrong_config_value_names_the_key(tmp_path):
                    env={"CLIPFACTORY_SCORING__TOP_K": "zero"})
     assert proc.returncode == 2
     assert "scoring.top_k" in proc.stderr
+
+
+def test_dotenv_in_the_working_folder_is_read(tmp_path):
+    (tmp_path / ".env").write_text("CLIPFACTORY_SCORING__MIN_CLIP_S=abc\n", encoding="utf-8")
+    proc = run_cli("process", "--sample", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "scoring.min_clip_s" in proc.stderr

@@ -3,7 +3,6 @@ chunk with the configured engine, and join the word-timed segments."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from pipeline.config import AsrSettings, Settings
 from pipeline.errors import ConfigError
 from pipeline.models import ProgressFn, Segment, Transcript, Word, no_progress
 from pipeline.probe import format_hms
+from pipeline.resources import available_cores
 
 WHISPER_RATE = 16000
 CUT_SEARCH_S = 10.0   # a chunk is cut at the quietest point of its last seconds
@@ -22,13 +22,6 @@ CUT_HOP_S = 0.01
 
 ChunkFn = Callable[[np.ndarray, float, "str | None", AsrSettings, Path, int],
                    tuple[list[Segment], str]]
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _engine(name: str) -> ChunkFn:
