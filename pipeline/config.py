@@ -114,6 +114,64 @@ class ScoringSettings(Section):
         return self
 
 
+class Rect(Section):
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    w: int = Field(gt=0)
+    h: int = Field(gt=0)
+
+
+class RenderSettings(Section):
+    layout: str = "facecam_top"
+    export: str = "9:16"
+    subtitles: bool = True
+    subtitle_style: str = "bold_outline"
+    font: str = "DejaVu Sans"
+    encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
+    x264_preset: str = "veryfast"
+    crf: int = Field(23, ge=0, le=51)
+    nvenc_cq: int = Field(23, ge=0, le=51)
+    audio_bitrate_k: int = Field(160, ge=32, le=512)
+    max_size_mb: float = Field(49, gt=1)
+    loudness_lufs: float = Field(-14, ge=-40, le=-5)
+    parallel: int = Field(0, ge=0)
+    thumbnail_width: int = Field(540, ge=64)
+    facecam: Rect | None = None
+    facecam_samples: int = Field(24, ge=3, le=200)
+
+
+class LayoutSettings(Section):
+    kind: Literal["facecam_top", "gameplay", "blur_fit", "talking_head"]
+    facecam_share: float = Field(0.333, gt=0.1, lt=0.7)
+    smooth_s: float = Field(2.0, ge=0)
+    blur: int = Field(24, ge=1, le=100)
+    subtitle_y: float | Literal["seam"] = 0.75
+
+
+class SubtitleStyle(Section):
+    font_size: int = Field(72, ge=10, le=300)
+    bold: bool = True
+    uppercase: bool = False
+    primary_colour: str = "&H00FFFFFF"
+    highlight_colour: str = "&H0000FFFF"
+    outline_colour: str = "&H00000000"
+    back_colour: str = "&H80000000"
+    border_style: Literal[1, 3] = 1
+    outline: float = Field(4, ge=0)
+    shadow: float = Field(0, ge=0)
+    highlight_scale: int = Field(100, ge=50, le=200)
+    max_chars_per_line: int = Field(20, ge=5, le=80)
+
+    @field_validator("primary_colour", "highlight_colour", "outline_colour", "back_colour")
+    @classmethod
+    def _ass_colour(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"&H[0-9A-Fa-f]{8}", v):
+            raise ValueError("an ASS colour looks like &HAABBGGRR, e.g. &H00FFFFFF")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -132,6 +190,22 @@ class Settings(BaseSettings):
     emotion_prototypes: dict[str, list[str]]
     keywords: dict[str, list[str]]
     scoring: ScoringSettings
+    render: RenderSettings = RenderSettings()
+    exports: dict[str, tuple[int, int]]
+    layouts: dict[str, LayoutSettings]
+    subtitle_styles: dict[str, SubtitleStyle]
+
+    @model_validator(mode="after")
+    def _render_names(self) -> "Settings":
+        for key, table in (("layout", self.layouts), ("export", self.exports),
+                           ("subtitle_style", self.subtitle_styles)):
+            name = getattr(self.render, key)
+            if name not in table:
+                raise ValueError(f"render.{key}: '{name}' is not one of {sorted(table)}")
+        for name, (w, h) in self.exports.items():
+            if w % 2 or h % 2 or not (64 <= w <= 4096 and 64 <= h <= 4096):
+                raise ValueError(f"exports.{name}: sizes must be even and between 64 and 4096")
+        return self
 
     @field_validator("data_dir", "models_dir")
     @classmethod

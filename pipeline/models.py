@@ -101,3 +101,20 @@ class ProgressFn(Protocol):
 
 def no_progress(fraction: float, note: str = "") -> None:
     """The progress callback for callers that do not show progress."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in source pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def iou(self, other: "Box") -> float:
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.w * self.h + other.w * other.h - inter
+        return inter / union if union else 0.0
