@@ -28,6 +28,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp",
                                dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -68,3 +69,11 @@ def save_stage(job_dir: Path, stage: str, key: str, result: dict[str, Any],
     write_json(_marker(job_dir, stage), {
         "version": CACHE_VERSION, "key": key, "files": files or [], "result": result,
     })
+
+
+def stage_result(job_dir: Path, stage: str) -> dict[str, Any] | None:
+    """What a finished stage recorded, whatever its key."""
+    try:
+        return read_json(_marker(job_dir, stage)).get("result", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-STAGES = ("fetch", "probe", "audio", "asr", "audio_features", "motion", "enrich", "score")
+STAGES = ("fetch", "probe", "audio", "asr", "audio_features", "motion", "enrich", "score", "render")
 
 
 class Observer(Protocol):

@@ -25,9 +25,10 @@ from pipeline.cache import load_stage, read_json, save_stage, stable_hash, write
 from pipeline.config import Settings
 from pipeline.errors import NoAudioError
 from pipeline.fetch import fetch, source_identity
-from pipeline.models import MediaInfo, Moment
+from pipeline.models import MediaInfo, Moment, Transcript
 from pipeline.probe import check_usable, probe
 from pipeline.progress import NullObserver, Observer
+from pipeline.render.job import RenderOptions, render_moments
 
 ANALYSIS_PROCESSES = 3
 
@@ -106,8 +107,10 @@ def _drain(queue: Any, observer: Observer) -> None:
 
 
 def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer | None = None,
-            pool: AnalysisPool | None = None, job_id: str | None = None) -> dict[str, Any]:
-    """Analyse `source` and write `<out_dir>/<job_id>/report.json`; return the report."""
+            pool: AnalysisPool | None = None, job_id: str | None = None,
+            render: RenderOptions | None = None) -> dict[str, Any]:
+    """Analyse `source`, render its moments when `render` is given, and write
+    `<out_dir>/<job_id>/report.json`; return the report."""
     observer = observer or NullObserver()
     job_id = job_id or job_id_for(source)
     job_dir = Path(out_dir) / job_id
@@ -206,8 +209,16 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
 
     scored = run.local("score", k_score, do_score)
     transcript = read_json(job_dir / files["asr"])
+    clips, render_summary = scored["moments"], None
+    if render is not None and clips:
+        words = Transcript.from_dict(transcript).words
+        clips, render_summary = render_moments(job_dir, media, info, clips, words, settings, render,
+                                               k_fetch, observer)
+        run.stages["render"] = {"seconds": 0.0 if render_summary["cached"] else render_summary["seconds"],
+                                "cached": render_summary["cached"]}
     report = {
         "job_id": job_id,
+        "source_key": k_fetch,
         "source": source,
         "title": src.get("title", ""),
         "duration": info.duration,
@@ -215,8 +226,10 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
         "media": asdict(info),
         "models": {"asr": f"{transcript['engine']}:{transcript['model']}", **results.get("enrich", {})},
         "stages": run.stages,
-        "clips": scored["moments"],
+        "clips": clips,
         "timeline_file": "timeline.json",
+        "render": render_summary,
+        "facecam": render_summary["facecam"] if render_summary else None,
     }
     write_json(job_dir / "report.json", report)
     return report

@@ -1,0 +1,159 @@
+"""Render a job's picked moments with a layout, in parallel within the machine's cores."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.cache import load_stage, read_json, save_stage, stable_hash, stage_result, write_json
+from pipeline.config import Settings
+from pipeline.errors import ConfigError
+from pipeline.models import Box, MediaInfo, Word
+from pipeline.progress import NullObserver, Observer
+from pipeline.render import layouts
+from pipeline.render.clip import ClipJob, render_clip
+from pipeline.render.encoder import choose_encoder
+from pipeline.render.subtitles import build_ass
+from pipeline.render.tracking import crop_x_expr, motion_track, smooth_positions
+from pipeline.resources import available_cores
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    layout: str
+    export: str
+    subtitles: bool
+    style: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, layout: str | None = None, export: str | None = None,
+                      subtitles: bool | None = None, style: str | None = None) -> "RenderOptions":
+        r = settings.render
+        opts = cls(layout or r.layout, export or r.export,
+                   r.subtitles if subtitles is None else subtitles, style or r.subtitle_style)
+        for value, table, key in ((opts.layout, settings.layouts, "layout"),
+                                  (opts.export, settings.exports, "export"),
+                                  (opts.style, settings.subtitle_styles, "subtitle style")):
+            if value not in table:
+                raise ConfigError(f"Unknown {key} '{value}'; choose one of: {', '.join(sorted(table))}.")
+        return opts
+
+
+def find_facecam(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> Box | None:
+    """The configured facecam, else the one detected (cached in the job folder)."""
+    if settings.render.facecam is not None:
+        return Box(**settings.render.facecam.model_dump())
+    stage_key = stable_hash("facecam", key, settings.render.facecam_samples)
+    hit = load_stage(job_dir, "facecam", stage_key)
+    if hit is None:
+        from pipeline.render.facecam import detect_facecam
+
+        box = detect_facecam(media, info, settings.render.facecam_samples)
+        hit = {"box": asdict(box) if box else None}
+        save_stage(job_dir, "facecam", stage_key, hit)
+    return Box(**hit["box"]) if hit["box"] else None
+
+
+def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo, facecam: Box | None,
+          start: float, end: float) -> layouts.Plan:
+    layout = settings.layouts[opts.layout]
+    out = settings.exports[opts.export]
+    src = (info.width, info.height)
+    if layout.kind == "facecam_top":
+        if facecam is None:
+            plan = layouts.blur_fit(settings.layouts.get("blur_fit", layout), out)
+            return layouts.Plan(plan.graph, plan.subtitle_pos, "blur_fit",
+                                "no facecam found, so facecam_top fell back to blur_fit")
+        return layouts.facecam_top(layout, out, src, facecam)
+    if layout.kind == "blur_fit":
+        return layouts.blur_fit(layout, out)
+    if layout.kind == "talking_head":
+        from pipeline.render.facecam import face_track
+
+        track = face_track(media, start, end, info)
+    else:
+        track = motion_track(media, start, end - start, info)
+    points = smooth_positions(track, info.width / 2, layout.smooth_s, duration=end - start)
+    expr = crop_x_expr(points, layouts.crop_width(out, src), info.width)
+    return layouts.moving_crop(layout, out, src, expr, layout.kind)
+
+
+def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[dict[str, Any]],
+                   words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
+                   observer: Observer | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render every moment; returns the moments with `file`/`thumbnail` and a render summary."""
+    observer = observer or NullObserver()
+    encoder = choose_encoder(settings.render.encoder)
+    facecam = None
+    if settings.layouts[opts.layout].kind == "facecam_top":
+        facecam = find_facecam(job_dir, media, info, settings, source_key)
+    key = stable_hash("render", source_key, moments, opts, settings.render, settings.layouts[opts.layout],
+                      settings.exports[opts.export], settings.subtitle_styles[opts.style], encoder, facecam)
+    hit = load_stage(job_dir, "render", key)
+    if hit is not None:
+        observer.stage_done("render", 0.0, True)
+        return hit["moments"], {**hit["summary"], "cached": True}
+
+    started = time.monotonic()
+    parallel = settings.render.parallel or available_cores()
+    threads = max(1, available_cores() // parallel)
+    observer.stage_progress("render", 0.0, f"0/{len(moments)} clips")
+    jobs = []
+    notes = set()
+    for m in moments:
+        plan = _plan(opts, settings, media, info, facecam, m["start"], m["end"])
+        if plan.note:
+            notes.add(plan.note)
+        name = f"clip_{m['rank']:02d}"
+        ass = None
+        if opts.subtitles:
+            ass = job_dir / f"{name}.ass"
+            doc = build_ass(words, m["start"], m["end"], settings.subtitle_styles[opts.style],
+                            settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
+            ass.write_text(doc, encoding="utf-8")
+        jobs.append((m, plan, ClipJob(media, m["start"], m["end"], job_dir / f"{name}.mp4",
+                                      job_dir / f"{name}.jpg", plan.graph, ass, encoder, threads,
+                                      m.get("peak", m["start"]))))
+    done: dict[int, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {pool.submit(render_clip, job, settings.render): (m, plan, job) for m, plan, job in jobs}
+        for fut in as_completed(futures):
+            m, plan, job = futures[fut]
+            stats = fut.result()
+            done[m["rank"]] = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name,
+                               "layout": plan.layout_used, **stats}
+            observer.stage_progress("render", len(done) / len(jobs), f"{len(done)}/{len(jobs)} clips")
+    rendered = [done[m["rank"]] for m in moments]
+    summary = {"layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
+               "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
+               "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
+               "seconds": round(time.monotonic() - started, 3)}
+    save_stage(job_dir, "render", key, {"moments": rendered, "summary": summary},
+               [r["file"] for r in rendered] + [r["thumbnail"] for r in rendered])
+    observer.stage_done("render", summary["seconds"], False)
+    return rendered, {**summary, "cached": False}
+
+
+def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions,
+                 observer: Observer | None = None) -> dict[str, Any]:
+    """Render a finished job's moments again (another layout, export or style); no analysis."""
+    from pipeline.models import Transcript
+
+    report = read_json(job_dir / "report.json")
+    fetched = stage_result(job_dir, "fetch")
+    if fetched is None or not (job_dir / "transcript.json").exists():
+        raise ConfigError(f"Job folder {job_dir} has no finished analysis to render from.")
+    info = MediaInfo(**report["media"])
+    words = Transcript.from_dict(read_json(job_dir / "transcript.json")).words
+    moments = [{k: v for k, v in c.items() if k not in ("file", "thumbnail", "layout", "size_bytes",
+                                                         "bitrate_scale")} for c in report["clips"]]
+    clips, summary = render_moments(job_dir, Path(fetched["path"]), info, moments, words, settings, opts,
+                                    report["source_key"], observer)
+    report.update(clips=clips, render=summary, facecam=summary["facecam"])
+    report.setdefault("stages", {})["render"] = {"seconds": 0.0 if summary["cached"] else summary["seconds"],
+                                                 "cached": summary["cached"]}
+    write_json(job_dir / "report.json", report)
+    return report

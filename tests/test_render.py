@@ -1,0 +1,209 @@
+"""Rendered clips: size, codecs, duration, loudness, size cap, subtitles, layouts, exports."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import ffmpeg, only_report, run_cli
+
+from pipeline.config import load_settings
+from pipeline.models import MediaInfo, Transcript
+from pipeline.probe import probe
+from pipeline.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
+from pipeline.render.job import RenderOptions, render_moments
+from pipeline.render.subtitles import build_ass, clean
+from pipeline.render.tracking import crop_x_expr, motion_track, smooth_positions
+
+
+def streams(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams",
+                          "-show_format", str(path)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def integrated_lufs(path: Path) -> float:
+    err = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-map", "0:a",
+                          "-af", "ebur128=framelog=quiet", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
+
+
+def frame_at(path: Path, t: float, size: tuple[int, int] = (1080, 1920)) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t:.3f}", "-i", str(path),
+                          "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(size[1], size[0]).astype(np.int16)
+
+
+def check_clip(path: Path, size: tuple[int, int], duration: float, cap_mb: float) -> None:
+    info = streams(path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert (video["width"], video["height"]) == size
+    assert video["codec_name"] == "h264" and audio["codec_name"] == "aac"
+    assert abs(float(info["format"]["duration"]) - duration) <= 0.2
+    assert path.stat().st_size <= cap_mb * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def job(analysed_sample) -> tuple[Path, dict]:
+    report = only_report(analysed_sample)
+    return analysed_sample / report["job_id"], report
+
+
+def test_process_renders_every_moment_within_spec(job):
+    job_dir, report = job
+    settings = load_settings()
+    assert report["render"]["layout"] == "facecam_top"
+    assert report["facecam"] is None, "the sample has no face"
+    assert any("fell back to blur_fit" in n for n in report["render"]["notes"])
+    assert report["render"]["encoder"] == choose_encoder("auto")
+    for clip in report["clips"]:
+        path = job_dir / clip["file"]
+        check_clip(path, (1080, 1920), clip["end"] - clip["start"], settings.render.max_size_mb)
+        assert abs(integrated_lufs(path) - settings.render.loudness_lufs) <= 1.5
+        thumb = job_dir / clip["thumbnail"]
+        assert thumb.exists() and probe(thumb).width == settings.render.thumbnail_width
+
+
+def test_render_again_with_another_layout_reuses_the_analysis(job, analysed_sample):
+    job_dir, report = job
+    before = {p.name: p.stat().st_mtime_ns for p in job_dir.glob("*.done.json") if p.name != "render.done.json"}
+    proc = run_cli("render", report["job_id"], "--out", str(analysed_sample), "--layout", "gameplay",
+                   "--export", "1:1", "--style", "boxed")
+    assert proc.returncode == 0, proc.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in job_dir.glob("*.done.json") if p.name != "render.done.json"}
+    assert before == after, "no analysis stage ran again"
+    again = only_report(analysed_sample)
+    assert again["render"]["layout"] == "gameplay" and again["render"]["export"] == "1:1"
+    assert [c["start"] for c in again["clips"]] == [c["start"] for c in report["clips"]]
+    for clip in again["clips"]:
+        check_clip(job_dir / clip["file"], (1080, 1080), clip["end"] - clip["start"], 49)
+
+
+def test_unknown_layout_is_refused_by_name(job, analysed_sample):
+    _, report = job
+    proc = run_cli("render", report["job_id"], "--out", str(analysed_sample), "--layout", "diagonal")
+    assert proc.returncode == 2
+    assert "diagonal" in proc.stderr and "talking_head" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def short_job(sample_stream, tmp_path_factory):
+    """One calm 15 s moment of the sample, with its transcript, for direct render calls."""
+    from pipeline.asr import transcribe
+    from pipeline.audio_decode import decode_audio
+
+    job_dir = tmp_path_factory.mktemp("short")
+    info = probe(sample_stream)
+    raw = job_dir / "audio.f32"
+    decode_audio(sample_stream, raw, 16000)
+    transcript = transcribe(raw, info.duration, load_settings())
+    moment = {"rank": 1, "start": 30.0, "end": 45.0, "score": 40.0, "peak": 35.0}
+    return {"dir": job_dir, "media": sample_stream, "info": info, "words": transcript.words,
+            "moment": moment}
+
+
+def render_short(short_job, settings, moment: dict | None = None, **opts) -> tuple[Path, dict, dict]:
+    options = RenderOptions.from_settings(settings, **opts)
+    clips, summary = render_moments(short_job["dir"], short_job["media"], short_job["info"],
+                                    [moment or short_job["moment"]], short_job["words"], settings,
+                                    options, "k")
+    return short_job["dir"] / clips[0]["file"], clips[0], summary
+
+
+@pytest.mark.parametrize("export", ["9:16", "1:1", "4:5", "16:9"])
+def test_export_presets(short_job, export):
+    settings = load_settings()
+    path, _, summary = render_short(short_job, settings, export=export, layout="blur_fit")
+    assert summary["export"] == export
+    check_clip(path, settings.exports[export], 15.0, settings.render.max_size_mb)
+
+
+def test_subtitles_are_burned_in_where_the_layout_puts_them(short_job):
+    settings = load_settings()
+    words = [w for w in short_job["words"] if 30.5 < w.start < 44]
+    assert words, "the calm talk is transcribed"
+    t = (words[0].start + words[0].end) / 2 - 30.0
+    with_subs, _, _ = render_short(short_job, settings, layout="blur_fit", subtitles=True)
+    on = frame_at(with_subs, t)
+    off_path, _, _ = render_short(short_job, settings, layout="blur_fit", subtitles=False)
+    off = frame_at(off_path, t)
+    diff = np.abs(on - off)
+    y = int(1920 * settings.layouts["blur_fit"].subtitle_y)
+    band = diff[y - 100:y + 100, 100:980]
+    assert (band > 60).mean() > 0.02, "subtitle text changes the subtitle area"
+    assert (diff[200:600] > 60).mean() < 0.01, "and nothing far from it"
+
+
+def test_facecam_top_uses_the_configured_rectangle(short_job):
+    settings = load_settings(render={"facecam": {"x": 0, "y": 0, "w": 320, "h": 180}})
+    path, clip, summary = render_short(short_job, settings, layout="facecam_top")
+    assert summary["facecam"] == {"x": 0, "y": 0, "w": 320, "h": 180}
+    assert clip["layout"] == "facecam_top" and not summary["notes"]
+    check_clip(path, (1080, 1920), 15.0, settings.render.max_size_mb)
+
+
+def test_size_cap_holds_for_incompressible_video(short_job):
+    settings = load_settings(render={"max_size_mb": 3})
+    hype = {"rank": 1, "start": 99.0, "end": 114.0, "score": 80.0, "peak": 104.0}
+    path, clip, _ = render_short(short_job, settings, hype, layout="gameplay", subtitles=False)
+    assert path.stat().st_size <= 3 * 1024 * 1024
+    assert clip["size_bytes"] == path.stat().st_size
+
+
+def _ass_seconds(stamp: str) -> float:
+    h, m, s = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_ass_words_and_times_match_the_transcript():
+    from pipeline.models import Word
+
+    settings = load_settings()
+    words = [Word(10.0 + 0.5 * i, 10.3 + 0.5 * i, w) for i, w in
+             enumerate("that was insane no way let's go what just happened".split())]
+    words += [Word(20.0, 20.4, "Вот"), Word(20.5, 20.9, "это"), Word(21.0, 21.6, "красиво!")]
+    style = settings.subtitle_styles["highlight"]
+    doc = build_ass(words, 9.0, 25.0, style, "DejaVu Sans", (1080, 1920), (540, 1300))
+    lit = []
+    for line in (x for x in doc.splitlines() if x.startswith("Dialogue:")):
+        fields = line.split(",", 9)
+        text = fields[9]
+        word = re.search(r"\\c&H[0-9A-F]{6}&[^}]*\}([^{]+)\{\\r\}", text).group(1)
+        lit.append((word, _ass_seconds(fields[1])))
+        rows = re.sub(r"\{[^}]*\}", "", text).split("\\N")
+        assert len(rows) <= 2 and all(len(r) <= style.max_chars_per_line for r in rows)
+    assert [w for w, _ in lit] == [clean(w.text) for w in words]
+    assert all(abs(t - (w.start - 9.0)) < 0.011 for (_, t), w in zip(lit, words))
+    assert "Style: Default,DejaVu Sans" in doc and "PlayResY: 1920" in doc
+
+
+def test_encoder_probe_is_honest():
+    assert choose_encoder("libx264") == "libx264"
+    assert choose_encoder("auto") == ("h264_nvenc" if nvenc_works() else "libx264")
+    cfg = load_settings().render
+    kbps = video_kbps_cap(cfg, 60)
+    assert (kbps + cfg.audio_bitrate_k) * 1000 * 60 / 8 <= cfg.max_size_mb * 1024 * 1024
+
+
+def test_gameplay_crop_follows_the_action(tmp_path):
+    media = tmp_path / "square.mp4"
+    # A bright square sweeping left to right over 10 s on a dark, still background.
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:size=1280x720:rate=30:duration=10",
+           "-f", "lavfi", "-i", "color=c=white:size=120x120:rate=30:duration=10",
+           "-filter_complex", "[0:v][1:v]overlay=x='40+t*110':y=300",
+           "-c:v", "libx264", "-preset", "ultrafast", str(media))
+    info = MediaInfo(duration=10, has_audio=False, has_video=True, width=1280, height=720)
+    track = motion_track(media, 0.0, 10.0, info)
+    xs = [x for _, x in track if x is not None]
+    assert len(xs) > 20 and xs[-1] > xs[0] + 600
+    points = smooth_positions(track, 640, 2.0, duration=10.0)
+    assert all(b[1] >= a[1] - 1 for a, b in zip(points, points[1:])), "smooth, no jitter back"
+    expr = crop_x_expr(points, 404, 1280)
+    assert expr.count("if(") == len(points) - 1
