@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ClipFactoryError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Viral Clip Factory: find the best moments of a stream VOD.")
 console = Console(stderr=True)
 
@@ -136,6 +136,122 @@ def _print_result(report: dict, out: Path) -> None:
         console.print(f"Clips: {summary['layout']} {summary['export']} via {summary['encoder']}, "
                       f"in {out / report['job_id']}")
     console.print(f"Report: {out / report['job_id'] / 'report.json'}")
+
+
+@app.command()
+def worker(
+    config: Optional[Path] = ConfigOpt,
+    burst: bool = typer.Option(False, "--burst", help="Exit once the queue is empty."),
+    slots: Optional[int] = typer.Option(None, "--slots", help="Jobs run at once (default: config)."),
+) -> None:
+    """Take jobs from the queue and run them."""
+    import asyncio
+
+    from pipeline.notify import ConsoleNotifier
+    from pipeline.worker import ensure_dirs, run_worker
+
+    settings = _settings(config)
+    ensure_dirs(settings)
+    done = asyncio.run(run_worker(settings, ConsoleNotifier(console), slots=slots, burst=burst))
+    console.print(f"worker finished {done} job(s)")
+
+
+@app.command()
+def submit(
+    source: str = typer.Argument(..., help="A video file or a VOD link."),
+    config: Optional[Path] = ConfigOpt,
+    layout: Optional[str] = LayoutOpt,
+    no_render: bool = typer.Option(False, "--no-render", help="Only analyse; make no clips."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", help="How many moments."),
+    user: str = typer.Option("cli", "--user", help="Who the job belongs to (a name)."),
+) -> None:
+    """Queue a job and print its id."""
+    import asyncio
+
+    import storage
+    from pipeline.worker import open_database
+    from pipeline.options import JobOptions
+
+    settings = _settings(config)
+    source = str(Path(source).resolve()) if Path(source).exists() else source
+    options = JobOptions(render=not no_render, layout=layout, top_k=top_k).to_dict()
+
+    async def go() -> tuple:
+        db = await open_database(settings)
+        try:
+            user_id = await storage.ensure_user(db, name=user)
+            return await storage.enqueue(db, user_id, source, options, max_attempts=settings.worker.max_attempts)
+        finally:
+            await db.dispose()
+
+    job, created = asyncio.run(go())
+    print(job.id)
+    if not created:
+        console.print("[dim]the same job was already queued[/dim]")
+
+
+def _job_row(job) -> dict:
+    return {"id": job.id, "status": job.status, "stage": job.stage, "progress": round(job.progress, 3),
+            "error": job.error, "clips": job.clips, "source": job.source, "attempts": job.attempts,
+            "created_at": job.created_at.isoformat()}
+
+
+@app.command()
+def jobs(
+    config: Optional[Path] = ConfigOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+    limit: int = typer.Option(50, "--limit"),
+) -> None:
+    """List jobs with their status and progress."""
+    import asyncio
+    import json
+
+    import storage
+    from pipeline.worker import open_database
+    from rich.table import Table
+
+    settings = _settings(config)
+
+    async def go() -> list:
+        db = await open_database(settings)
+        try:
+            return await storage.list_jobs(db, limit=limit)
+        finally:
+            await db.dispose()
+
+    rows = [_job_row(j) for j in asyncio.run(go())]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table()
+    for col in ("id", "status", "stage", "progress", "clips", "error"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["status"], r["stage"] or "", f"{r['progress']:.0%}", str(r["clips"]), r["error"] or "")
+    Console().print(table)
+
+
+@app.command()
+def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt) -> None:
+    """Cancel a queued job, or stop a running one at its next stage."""
+    import asyncio
+
+    import storage
+    from pipeline.worker import open_database
+
+    settings = _settings(config)
+
+    async def go() -> bool:
+        db = await open_database(settings)
+        try:
+            return await storage.cancel(db, job_id)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(go()):
+        console.print(f"[red]No active job {job_id}.[/red]")
+        raise typer.Exit(1)
+    console.print(f"cancel requested for {job_id}")
 
 
 if __name__ == "__main__":

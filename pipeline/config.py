@@ -172,6 +172,22 @@ class SubtitleStyle(Section):
         return v
 
 
+class WorkerSettings(Section):
+    database_url: str = ""          # empty: a SQLite file in data_dir
+    slots: int = Field(1, ge=1, le=16)
+    lease_s: float = Field(120, ge=2)
+    heartbeat_s: float = Field(20, gt=0)
+    poll_s: float = Field(1.0, gt=0)
+    per_user_limit: int = Field(2, ge=1)
+    max_attempts: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> "WorkerSettings":
+        if self.heartbeat_s >= self.lease_s:
+            raise ValueError("heartbeat_s must be shorter than lease_s")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -191,6 +207,7 @@ class Settings(BaseSettings):
     keywords: dict[str, list[str]]
     scoring: ScoringSettings
     render: RenderSettings = RenderSettings()
+    worker: WorkerSettings = WorkerSettings()
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]
@@ -223,6 +240,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment wins over the YAML files, which arrive as init values.
         return env_settings, init_settings
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
 
     def for_language(self, table: dict[str, list[str]], language: str) -> list[str]:
         """A per-language list, falling back to English."""

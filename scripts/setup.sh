@@ -10,6 +10,8 @@ command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v text2wave >/dev/null || need_apt+=(festival)
 [ -d /usr/share/festival/voices/russian ] || need_apt+=(festvox-ru)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+# A PostgreSQL server for the multi-worker tests (started per test session on 127.0.0.1).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

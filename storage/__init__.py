@@ -1,2 +1,61 @@
-"""Persistence. The pipeline keeps each job's stage artifacts in its job folder
-(`pipeline.cache`); the SQL job queue, users, clips and feedback arrive here with the worker."""
+"""Persistence: the only package that speaks SQL.
+
+Jobs (a fair, leased queue), users, clips, feedback and job events, on SQLAlchemy 2 async:
+SQLite through aiosqlite by default (one file, WAL), PostgreSQL through asyncpg when
+several worker hosts share one database. One schema, Alembic migrations in
+``storage/migrations``, applied at start::
+
+    from storage import make_engine, migrate, sqlite_url, enqueue, claim
+
+    url = sqlite_url("data/clipfactory.db")   # or "postgresql+asyncpg://user@host/db"
+    await migrate(url)
+    db = make_engine(url)
+    user = await ensure_user(db, telegram_id=42, name="Ann")
+    job, created = await enqueue(db, user, "https://twitch.tv/videos/1", {"layout": "facecam_top"})
+    job = await claim(db, "worker-1", lease_s=60)
+
+The pipeline keeps each job's stage artifacts in its job folder (`pipeline.cache`); only
+small records live here. See `storage.queue` for the job life cycle, lease semantics and
+the fair order.
+"""
+
+from storage.db import make_engine, migrate, migrate_sync, normalise_url, sqlite_url
+from storage.models import Clip, HeartbeatResult, Job, JobEvent, User
+from storage.queue import (
+    add_event,
+    add_feedback,
+    cancel,
+    claim,
+    clips_for,
+    complete,
+    counts_by_status,
+    ensure_user,
+    enqueue,
+    events_for,
+    fail,
+    feedback_for,
+    get_clip,
+    get_job,
+    get_user,
+    heartbeat,
+    list_jobs,
+    mark_cancelled,
+    mark_delivered,
+    queue_position,
+    record_clips,
+    release,
+    retry_delay,
+    set_clip_file_id,
+    set_progress,
+    update_user,
+)
+
+__all__ = [
+    "Clip", "HeartbeatResult", "Job", "JobEvent", "User",
+    "add_event", "add_feedback", "cancel", "claim", "clips_for", "complete",
+    "counts_by_status", "ensure_user", "enqueue", "events_for", "fail", "feedback_for",
+    "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "make_engine",
+    "mark_cancelled", "mark_delivered", "migrate", "migrate_sync", "normalise_url",
+    "queue_position", "record_clips", "release", "retry_delay", "set_clip_file_id",
+    "set_progress", "sqlite_url", "update_user",
+]

@@ -1,0 +1,102 @@
+"""What leaves the storage package: frozen dataclasses, built from rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from storage.tables import ACTIVE_STATUSES, FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    telegram_id: int | None
+    name: str
+    language: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    user_id: int
+    source: str
+    options: dict[str, Any]
+    status: str
+    stage: str
+    progress: float
+    attempts: int
+    max_attempts: int
+    error: str | None
+    error_detail: str | None
+    cancel_requested: bool
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    run_after: datetime
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    result: dict[str, Any] | None
+    clips: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class Clip:
+    id: int
+    job_id: str
+    rank: int
+    start: float
+    end: float
+    score: float
+    breakdown: dict[str, Any]
+    reasons: list[Any]
+    text: str
+    file: str | None
+    thumbnail: str | None
+    telegram_file_id: str | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    id: int
+    job_id: str
+    at: datetime
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    """What a worker learns from a heartbeat. `lease_lost`: the job is no longer this
+    worker's (another worker reclaimed it, or it was finished/cancelled): stop at once and
+    write nothing more. `cancel_requested`: stop at the next checkpoint and call
+    `mark_cancelled`."""
+
+    lease_lost: bool
+    cancel_requested: bool
+    lease_expires_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.lease_lost and not self.cancel_requested
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(cls.__dataclass_fields__)
+
+
+def row_to(cls: type, row: Mapping[str, Any]) -> Any:
+    return cls(**{name: row[name] for name in _fields(cls) if name in row})
