@@ -20,7 +20,8 @@ the fair order.
 """
 
 from storage.db import make_engine, migrate, migrate_sync, normalise_url, sqlite_url
-from storage.models import Clip, HeartbeatResult, Job, JobEvent, User
+from storage.models import Clip, HeartbeatResult, Job, JobEvent, Request, User
+from storage.requests import create_request, get_request, set_status_message, update_request
 from storage.queue import (
     add_event,
     add_feedback,
@@ -51,7 +52,8 @@ from storage.queue import (
 )
 
 __all__ = [
-    "Clip", "HeartbeatResult", "Job", "JobEvent", "User",
+    "Clip", "HeartbeatResult", "Job", "JobEvent", "Request", "User",
+    "create_request", "get_request", "set_status_message", "update_request",
     "add_event", "add_feedback", "cancel", "claim", "clips_for", "complete",
     "counts_by_status", "ensure_user", "enqueue", "events_for", "fail", "feedback_for",
     "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "make_engine",

@@ -41,6 +41,8 @@ class Job:
     finished_at: datetime | None
     updated_at: datetime
     result: dict[str, Any] | None
+    chat_id: int | None = None
+    status_message_id: int | None = None
     clips: int = 0
 
     @property
@@ -50,6 +52,22 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class Request:
+    """A link or upload waiting for its layout choice."""
+
+    id: str
+    user_id: int
+    chat_id: int
+    message_id: int | None
+    source: str
+    title: str
+    duration: float | None
+    options: dict[str, Any]
+    job_id: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,12 @@ def _is_pg(conn: AsyncConnection) -> bool:
 # --- enqueue ------------------------------------------------------------------------
 
 async def enqueue(db: Db, user_id: int, source: str, options: dict[str, Any],
-                  max_attempts: int = 3, *, now: datetime | None = None) -> tuple[Job, bool]:
+                  max_attempts: int = 3, *, chat_id: int | None = None,
+                  status_message_id: int | None = None,
+                  now: datetime | None = None) -> tuple[Job, bool]:
     """Queue a job; returns (job, created). While the same user's job for the same source
-    and options is queued or running, that job comes back with created=False."""
+    and options is queued or running, that job comes back with created=False. `chat_id` and
+    `status_message_id` say where the job's live status is shown (not part of its identity)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     now = utcnow(now)
@@ -127,6 +130,7 @@ async def enqueue(db: Db, user_id: int, source: str, options: dict[str, Any],
                     id=job_id, user_id=user_id, source=source.strip(), options=options,
                     dedupe_key=key, status="queued", stage="", progress=0.0, attempts=0,
                     max_attempts=max_attempts, run_after=now, cancel_requested=False,
+                    chat_id=chat_id, status_message_id=status_message_id,
                     created_at=now, updated_at=now,
                 ))
                 job = await _get(conn, job_id)

@@ -32,13 +32,18 @@ def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
 async def ensure_user(db: Db, telegram_id: int | None = None, name: str = "",
                       language: str = "en", *, now: datetime | None = None) -> int:
     """The id of the user with this Telegram id, created on first sight (its name kept
-    up to date; its language left as the person chose it). Without a Telegram id (CLI,
-    tests) a new user is created each time."""
+    up to date; its language left as the person chose it). Without a Telegram id, a named
+    user (the command line's "cli") is found by name; an unnamed one is new each time."""
     now = utcnow(now)
     values = dict(telegram_id=telegram_id, name=name or "", language=language or "en",
                   settings={}, created_at=now)
     async with write_tx(db) as conn:
         if telegram_id is None:
+            if name:
+                found = (await conn.execute(sa.select(users.c.id).where(
+                    users.c.telegram_id.is_(None), users.c.name == name).limit(1))).scalar()
+                if found is not None:
+                    return int(found)
             res = await conn.execute(users.insert().values(**values).returning(users.c.id))
             return int(res.scalar_one())
         await conn.execute(_insert(conn, users).values(**values)

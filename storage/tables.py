@@ -84,6 +84,8 @@ jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("error_detail", sa.Text, nullable=True),
     sa.Column("result", JSONType, nullable=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=True),
+    sa.Column("status_message_id", sa.BigInteger, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
@@ -142,4 +144,21 @@ job_events = sa.Table(
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("data", JSONType, nullable=False),
     sa.Index("ix_job_events_job_id_at", "job_id", "at"),
+)
+
+# A link or upload a person sent, waiting for them to pick a layout (callback data carries
+# only this short id: Telegram allows 64 bytes).
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("duration", sa.Float, nullable=True),
+    sa.Column("options", JSONType, nullable=False),
+    sa.Column("job_id", sa.String(16), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_requests_user_id_created_at", "user_id", "created_at"),
 )

@@ -178,3 +178,14 @@ def test_bad_input_fails_at_once_with_a_clear_message(tmp_path):
     job = jobs(env)[job_id]
     assert job["status"] == "failed" and job["attempts"] == 1
     assert "damaged" in job["error"]
+
+
+def test_submitting_the_same_thing_twice_gives_the_same_job(short_media, tmp_path):
+    env = env_for(tmp_path / "data")
+    first = run_cli("submit", str(short_media), "--no-render", env=env)
+    again = run_cli("submit", str(short_media), "--no-render", env=env)
+    other = run_cli("submit", str(short_media), env=env)
+    assert first.returncode == again.returncode == other.returncode == 0
+    assert first.stdout.strip() == again.stdout.strip()
+    assert "already queued" in again.stderr
+    assert other.stdout.strip() != first.stdout.strip(), "other options make another job"
