@@ -152,8 +152,49 @@ def worker(
 
     settings = _settings(config)
     ensure_dirs(settings)
-    done = asyncio.run(run_worker(settings, ConsoleNotifier(console), slots=slots, burst=burst))
+    bot_settings = _bot_settings()
+    if bot_settings is not None and bot_settings.telegram_bot_token.get_secret_value():
+        from bot.app import run_delivering_worker
+
+        done = asyncio.run(run_delivering_worker(settings, bot_settings, burst=burst, slots=slots))
+    else:
+        done = asyncio.run(run_worker(settings, ConsoleNotifier(console), slots=slots, burst=burst))
     console.print(f"worker finished {done} job(s)")
+
+
+def _bot_settings():
+    try:
+        from bot.settings import BotSettings
+    except ImportError:
+        return None
+    return BotSettings()
+
+
+def _run_bot(config: Optional[Path], with_worker: bool) -> None:
+    import asyncio
+
+    from bot.app import run_app
+
+    settings = _settings(config)
+    bot_settings = _bot_settings()
+    try:
+        bot_settings.require_token()
+        asyncio.run(run_app(settings, bot_settings, with_worker=with_worker))
+    except ClipFactoryError as exc:
+        console.print(f"[red]{exc.user_message}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command("bot")
+def bot_command(config: Optional[Path] = ConfigOpt) -> None:
+    """Run the Telegram bot (jobs are run by `clipfactory worker` processes)."""
+    _run_bot(config, with_worker=False)
+
+
+@app.command("run")
+def run_command(config: Optional[Path] = ConfigOpt) -> None:
+    """Run the Telegram bot and a worker together: the one-machine deployment."""
+    _run_bot(config, with_worker=True)
 
 
 @app.command()

@@ -188,6 +188,22 @@ class WorkerSettings(Section):
         return self
 
 
+class TemplateSettings(Section):
+    """A channel template: anchors and keywords added to the defaults, weights overridden."""
+
+    anchors: dict[str, list[str]] = {}
+    keywords: dict[str, list[str]] = {}
+    weights: dict[str, float] = {}
+
+    @field_validator("weights")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -208,6 +224,7 @@ class Settings(BaseSettings):
     scoring: ScoringSettings
     render: RenderSettings = RenderSettings()
     worker: WorkerSettings = WorkerSettings()
+    templates: dict[str, TemplateSettings] = {}
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]

@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,24 @@ def fetch(source: str, job_dir: Path, settings: Settings,
     if _record_path(job_dir).exists():
         _clear_source_files(job_dir)
     return _download(source, url, job_dir, settings, progress)
+
+
+def describe(source: str, settings: Settings) -> tuple[str, float | None]:
+    """Title and duration of a link, checked against the limits, without downloading it:
+    what the bot shows before the person picks a layout."""
+    url = _web_url(source)
+    if url is None:
+        raise UnsupportedLinkError()
+    tracker = _ProgressTracker(no_progress, int(settings.limits.max_filesize_mb * 1024 * 1024))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with yt_dlp.YoutubeDL(_ydl_options(Path(tmp), settings, tracker)) as ydl:
+                info = ydl.extract_info(url, download=False)
+                _check_before_download(info, settings)
+        except yt_dlp.utils.YoutubeDLError as exc:
+            raise _map_error(exc) from exc
+    duration, _ = _known_duration_and_size(info, settings)
+    return _title(info, Path(urlsplit(url).path or "video")), duration
 
 
 # ---------------------------------------------------------------------------- input

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import Settings
+from pipeline.errors import ConfigError
 from pipeline.render.job import RenderOptions
 
 
@@ -23,9 +24,18 @@ class JobOptions(BaseModel):
     min_clip_s: float | None = Field(None, ge=5, le=180)
     max_clip_s: float | None = Field(None, ge=5, le=180)
     language: str | None = None
+    template: str | None = None
+    title: str | None = None                  # shown to the person; not used by the pipeline
+    rerender_of: str | None = None            # a finished job whose analysis is reused
+    rank: int | None = Field(None, ge=1)      # with rerender_of: only this moment
+    extend_s: float | None = Field(None, ge=-60, le=60)  # with rank: make that moment longer/shorter
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+def _extend(base: dict[str, list[str]], extra: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {lang: list(base.get(lang, [])) + list(extra.get(lang, [])) for lang in {*base, *extra}}
 
 
 def apply_options(settings: Settings, options: JobOptions) -> tuple[Settings, RenderOptions | None]:
@@ -40,6 +50,13 @@ def apply_options(settings: Settings, options: JobOptions) -> tuple[Settings, Re
         scoring.update(min_clip_s=lo, max_clip_s=hi,
                        target_clip_s=min(hi, max(lo, settings.scoring.target_clip_s)))
     update: dict[str, Any] = {}
+    if options.template:
+        template = settings.templates.get(options.template)
+        if template is None:
+            raise ConfigError(f"Unknown channel template '{options.template}'.")
+        scoring["weights"] = {**settings.scoring.weights, **template.weights}
+        update["anchors"] = _extend(settings.anchors, template.anchors)
+        update["keywords"] = _extend(settings.keywords, template.keywords)
     if scoring:
         update["scoring"] = settings.scoring.model_copy(update=scoring)
     if options.language:

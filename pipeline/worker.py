@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from pipeline.config import Settings
 from pipeline.errors import ClipFactoryError
 from pipeline.notify import Notifier
 from pipeline.options import JobOptions, apply_options
+from pipeline.render.job import RenderOptions, rerender_job
 from pipeline.runner import AnalysisPool, make_pool, run_job
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ class WorkerContext:
     notifier: Notifier
     worker_id: str
     stopping: threading.Event
+    resolve_source: Callable[[storage.Job, Path], Awaitable[str]] | None = None
 
 
 async def _heartbeat(ctx: WorkerContext, job: storage.Job, signals: JobSignals) -> None:
@@ -145,8 +148,17 @@ async def run_one(ctx: WorkerContext, job: storage.Job) -> str:
         except ValidationError as exc:
             raise ClipFactoryError("The options of this job are not valid.", detail=str(exc)) from exc
         observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None)
-        report = await asyncio.to_thread(run_job, job.source, job_settings, ctx.settings.jobs_dir,
-                                         observer, ctx.pool, job.id, render)
+        options = JobOptions(**job.options)
+        if options.rerender_of:
+            job_dir = ctx.settings.jobs_dir / options.rerender_of
+            report = await asyncio.to_thread(
+                rerender_job, job_dir, job_settings, render or RenderOptions.from_settings(job_settings),
+                observer, [options.rank] if options.rank else None, options.extend_s or 0.0)
+            report = {**report, "clips": [c for c in report["clips"] if not options.rank or c["rank"] == options.rank]}
+        else:
+            source = await ctx.resolve_source(job, job_dir) if ctx.resolve_source else job.source
+            report = await asyncio.to_thread(run_job, source, job_settings, ctx.settings.jobs_dir,
+                                             observer, ctx.pool, job.id, render)
         await storage.record_clips(ctx.db, job.id, report["clips"])
         if not await storage.complete(ctx.db, job.id, ctx.worker_id, _summary(report)):
             return "lost"
@@ -198,20 +210,23 @@ def default_worker_id() -> str:
 
 
 async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | None = None,
-                     burst: bool = False, worker_id: str | None = None) -> int:
+                     burst: bool = False, worker_id: str | None = None, db: Any = None,
+                     resolve_source: Callable[[storage.Job, Path], Awaitable[str]] | None = None,
+                     stop: asyncio.Event | None = None) -> int:
     """Run jobs until SIGTERM/SIGINT (or, with `burst`, until the queue is empty).
     Returns how many jobs this worker finished."""
-    db = await open_database(settings)
-    stop = asyncio.Event()
+    own_db, own_stop = db is None, stop is None
+    db = db or await open_database(settings)
+    stop = stop or asyncio.Event()
     ctx = WorkerContext(settings, db, make_pool(), notifier, worker_id or default_worker_id(),
-                        threading.Event())
+                        threading.Event(), resolve_source)
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
         ctx.stopping.set()
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if own_stop else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal)
     finished = 0
@@ -229,11 +244,18 @@ async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | Non
             if await run_one(ctx, job) == "done":
                 finished += 1
 
+    async def watch_stop() -> None:
+        await stop.wait()
+        ctx.stopping.set()
+
+    watcher = asyncio.create_task(watch_stop())
     try:
         await asyncio.gather(*(slot() for _ in range(slots or settings.worker.slots)))
     finally:
+        watcher.cancel()
         await asyncio.to_thread(ctx.pool.close)
-        await db.dispose()
+        if own_db:
+            await db.dispose()
     return finished
 
 

@@ -431,13 +431,13 @@ async def get_job(db: Db, job_id: str) -> Job | None:
 
 
 async def list_jobs(db: Db, user_id: int | None = None, limit: int = 50, *,
-                    status: str | None = None) -> list[Job]:
-    """Newest first; one user's, or everyone's; optionally one status only."""
+                    status: str | tuple[str, ...] | None = None) -> list[Job]:
+    """Newest first; one user's, or everyone's; optionally only some statuses."""
     q = _job_select().order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
     if user_id is not None:
         q = q.where(jobs.c.user_id == user_id)
     if status is not None:
-        q = q.where(jobs.c.status == status)
+        q = q.where(jobs.c.status.in_((status,) if isinstance(status, str) else status))
     async with read_tx(db) as conn:
         return [row_to(Job, r) for r in (await conn.execute(q)).mappings()]
 

@@ -53,8 +53,9 @@ def test_report_has_the_promised_shape(analysed_sample):
 
 def test_second_run_is_served_from_the_cache(analysed_sample, sample_stream):
     first = only_report(analysed_sample)
-    proc = run_cli("process", str(sample_stream), "--out", str(analysed_sample))
-    assert proc.returncode == 0, proc.stderr
+    for _ in range(2):  # the first may re-render if another test rendered another layout since
+        proc = run_cli("process", str(sample_stream), "--out", str(analysed_sample))
+        assert proc.returncode == 0, proc.stderr
     again = only_report(analysed_sample)
     assert all(s["cached"] for s in again["stages"].values()), again["stages"]
     assert again["clips"] == first["clips"]

@@ -27,9 +27,8 @@ def streams(path: Path) -> dict:
 
 
 def integrated_lufs(path: Path) -> float:
-    err = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-map", "0:a",
-                          "-af", "ebur128=framelog=quiet", "-f", "null", "-"],
-                         capture_output=True, text=True).stderr
+    err = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a",
+                          "-af", "ebur128", "-f", "null", "-"], capture_output=True, text=True).stderr
     return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
 
 

@@ -11,7 +11,7 @@ from pipeline.cache import atomic_path
 from pipeline.config import RenderSettings
 from pipeline.errors import ProcessingError
 from pipeline.render.encoder import video_args
-from pipeline.render.loudness import audio_filter, measure
+from pipeline.render.loudness import audio_filter
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _encode(job: ClipJob, cfg: RenderSettings, afilter: str, target: Path, scale
 def render_clip(job: ClipJob, cfg: RenderSettings) -> dict:
     """Encode the clip and its thumbnail; returns size and the bitrate scale that fit."""
     duration = job.end - job.start
-    afilter = audio_filter(measure(job.media, job.start, duration, cfg.loudness_lufs), cfg.loudness_lufs)
+    afilter = audio_filter(job.media, job.start, duration, cfg.loudness_lufs)
     limit = cfg.max_size_mb * 1024 * 1024
     scale = 1.0
     for _ in range(3):

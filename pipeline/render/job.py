@@ -124,7 +124,8 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
             m, plan, job = futures[fut]
             stats = fut.result()
             done[m["rank"]] = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name,
-                               "layout": plan.layout_used, **stats}
+                               "layout": plan.layout_used, "size": list(settings.exports[opts.export]),
+                               **stats}
             observer.stage_progress("render", len(done) / len(jobs), f"{len(done)}/{len(jobs)} clips")
     rendered = [done[m["rank"]] for m in moments]
     summary = {"layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
@@ -137,9 +138,23 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     return rendered, {**summary, "cached": False}
 
 
-def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions,
-                 observer: Observer | None = None) -> dict[str, Any]:
-    """Render a finished job's moments again (another layout, export or style); no analysis."""
+RENDER_KEYS = ("file", "thumbnail", "layout", "size", "size_bytes", "bitrate_scale")
+
+
+def _adjusted(moment: dict[str, Any], extend_s: float, duration: float, settings: Settings) -> dict[str, Any]:
+    """The moment made longer or shorter at its end, within the stream and sane lengths."""
+    if not extend_s:
+        return moment
+    shortest = min(settings.scoring.min_clip_s, moment["end"] - moment["start"])
+    end = moment["end"] + extend_s
+    end = max(moment["start"] + shortest, min(end, duration, moment["start"] + 2 * settings.scoring.max_clip_s))
+    return {**moment, "end": round(end, 2)}
+
+
+def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions, observer: Observer | None = None,
+                 ranks: list[int] | None = None, extend_s: float = 0.0) -> dict[str, Any]:
+    """Render a finished job's moments again (another layout, export or style; some ranks
+    only; longer or shorter); no analysis runs. The report keeps every moment."""
     from pipeline.models import Transcript
 
     report = read_json(job_dir / "report.json")
@@ -148,11 +163,13 @@ def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions,
         raise ConfigError(f"Job folder {job_dir} has no finished analysis to render from.")
     info = MediaInfo(**report["media"])
     words = Transcript.from_dict(read_json(job_dir / "transcript.json")).words
-    moments = [{k: v for k, v in c.items() if k not in ("file", "thumbnail", "layout", "size_bytes",
-                                                         "bitrate_scale")} for c in report["clips"]]
+    moments = [_adjusted({k: v for k, v in c.items() if k not in RENDER_KEYS}, extend_s, info.duration, settings)
+               for c in report["clips"] if ranks is None or c["rank"] in ranks]
     clips, summary = render_moments(job_dir, Path(fetched["path"]), info, moments, words, settings, opts,
                                     report["source_key"], observer)
-    report.update(clips=clips, render=summary, facecam=summary["facecam"])
+    fresh = {c["rank"]: c for c in clips}
+    report.update(clips=[fresh.get(c["rank"], c) for c in report["clips"]], render=summary,
+                  facecam=summary["facecam"])
     report.setdefault("stages", {})["render"] = {"seconds": 0.0 if summary["cached"] else summary["seconds"],
                                                  "cached": summary["cached"]}
     write_json(job_dir / "report.json", report)

@@ -1,0 +1,46 @@
+"""Factories for the bot, its dispatcher and the commands menu."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand
+
+from bot.context import AppContext
+from bot.middlewares import AccessMiddleware, RetryMiddleware
+from bot.routers import choose, clips, intake, jobs, settings, start, stats
+from bot.settings import BotSettings
+
+COMMANDS = {
+    "en": [("start", "what this bot does"), ("help", "how to use it, limits"), ("queue", "your jobs"),
+           ("cancel", "stop your latest job"), ("settings", "your defaults"), ("stats", "your numbers")],
+    "ru": [("start", "что умеет бот"), ("help", "как пользоваться, ограничения"), ("queue", "ваши задачи"),
+           ("cancel", "остановить последнюю задачу"), ("settings", "настройки"), ("stats", "статистика")],
+}
+
+
+def create_bot(bot_settings: BotSettings) -> Bot:
+    server = bot_settings.telegram_api_server
+    api = TelegramAPIServer.from_base(server, is_local=bot_settings.local_server) if server else None
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(RetryMiddleware())
+    return Bot(bot_settings.require_token(), session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+
+
+def create_dispatcher(ctx: AppContext) -> Dispatcher:
+    dp = Dispatcher()
+    dp.update.outer_middleware(AccessMiddleware(ctx))
+    # intake last: it answers any other text.
+    dp.include_routers(start.router, jobs.router, settings.router, stats.router, choose.router,
+                       clips.router, intake.router)
+    return dp
+
+
+async def set_commands(bot: Bot) -> None:
+    for lang, commands in COMMANDS.items():
+        await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
+                                  language_code=None if lang == "en" else lang)

@@ -1,0 +1,90 @@
+"""Layout and option buttons under a request: tapping a layout queues the job, and the
+message becomes its live status."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+import storage
+from bot import keyboards
+from bot.callbacks import LayoutPick, OptionPick
+from bot.context import AppContext
+from bot.texts import t
+from pipeline.options import JobOptions
+
+router = Router(name="choose")
+
+
+async def _own_request(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str,
+                       request_id: str) -> storage.Request | None:
+    request = await storage.get_request(ctx.db, request_id)
+    if request is None:
+        await query.answer(t(lang, "expired"), show_alert=True)
+        return None
+    if request.user_id != user_id:
+        await query.answer(t(lang, "not_yours"), show_alert=True)
+        return None
+    return request
+
+
+@router.callback_query(LayoutPick.filter())
+async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppContext, user_id: int,
+                      lang: str) -> None:
+    request = await _own_request(query, ctx, user_id, lang, callback_data.request)
+    if request is None:
+        return
+    if callback_data.layout not in ctx.settings.layouts:
+        await query.answer(t(lang, "expired"), show_alert=True)
+        return
+    options = JobOptions(**{**request.options, "layout": callback_data.layout, "title": request.title})
+    job, _ = await storage.enqueue(ctx.db, user_id, request.source, options.to_dict(),
+                                   max_attempts=ctx.settings.worker.max_attempts, chat_id=request.chat_id,
+                                   status_message_id=query.message.message_id if query.message else None)
+    await storage.update_request(ctx.db, request.id, job_id=job.id)
+    position = await storage.queue_position(ctx.db, job.id) or 1
+    await query.answer()
+    if query.message is not None:
+        await query.message.edit_text(
+            t(lang, "queued", title=html.escape(request.title or "video"), layout=callback_data.layout,
+              position=position),
+            reply_markup=keyboards.cancel(job.id, lang))
+
+
+def _apply(options: dict, key: str, value: str) -> dict:
+    if key == "top_k":
+        return {**options, "top_k": int(value)}
+    if key == "length" and value in keyboards.LENGTHS:
+        lo, hi = keyboards.LENGTHS[value]
+        return {**options, "min_clip_s": lo, "max_clip_s": hi}
+    if key == "subtitles":
+        return {**options, "subtitles": value == "1"}
+    if key == "language":
+        return {k: v for k, v in options.items() if k != "language"} if value == "auto" else {**options, "language": value}
+    return options
+
+
+@router.callback_query(OptionPick.filter(F.key.in_({"menu", "top_k", "length", "subtitles", "language", "back"})))
+async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppContext, user_id: int,
+                      lang: str) -> None:
+    request = await _own_request(query, ctx, user_id, lang, callback_data.request)
+    if request is None or query.message is None:
+        return
+    await query.answer()
+    title = html.escape(request.title or "video")
+    if callback_data.key == "back":
+        await query.message.edit_text(t(lang, "pick_layout", title=title, duration=""),
+                                      reply_markup=keyboards.layouts(request.id, list(ctx.settings.layouts), lang))
+        return
+    options = _apply(request.options, callback_data.key, callback_data.value)
+    JobOptions(**options)  # refuse anything the worker would refuse
+    await storage.update_request(ctx.db, request.id, options=options)
+    s = ctx.settings.scoring
+    await query.message.edit_text(
+        t(lang, "options_title", title=title, top_k=options.get("top_k", s.top_k),
+          length=f"{options.get('min_clip_s', s.min_clip_s):.0f}–{options.get('max_clip_s', s.max_clip_s):.0f} s",
+          subs="on" if options.get("subtitles", ctx.settings.render.subtitles) else "off",
+          lang=options.get("language", "auto")),
+        reply_markup=keyboards.options(request.id, lang))

@@ -1,0 +1,76 @@
+"""Buttons under a delivered clip: 👍/👎, another layout, longer, shorter."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+import storage
+from bot import keyboards
+from bot.callbacks import ClipAction, RelayoutPick, Vote
+from bot.context import AppContext
+from bot.texts import t
+
+router = Router(name="clips")
+EXTEND_S = 10.0
+
+
+@router.callback_query(Vote.filter(F.vote.in_({1, -1})))
+async def vote(query: CallbackQuery, callback_data: Vote, ctx: AppContext, user_id: int, lang: str) -> None:
+    clip = await storage.get_clip(ctx.db, callback_data.clip)
+    job = await storage.get_job(ctx.db, clip.job_id) if clip else None
+    if job is None or job.user_id != user_id:
+        await query.answer(t(lang, "not_yours"), show_alert=True)
+        return
+    await storage.add_feedback(ctx.db, clip.id, user_id, callback_data.vote)
+    await query.answer(t(lang, "vote_thanks"))
+
+
+async def _own_done_job(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str, job_id: str):
+    job = await storage.get_job(ctx.db, job_id)
+    if job is None or job.user_id != user_id:
+        await query.answer(t(lang, "not_yours"), show_alert=True)
+        return None
+    return job
+
+
+async def _rerender(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str, job, rank: int,
+                    **changes) -> None:
+    source_job = job.options.get("rerender_of") or job.id
+    options = {k: v for k, v in job.options.items() if k not in ("rank", "extend_s")}
+    options.update(rerender_of=source_job, rank=rank, **changes)
+    chat_id = query.message.chat.id if query.message else job.chat_id
+    status = await query.message.answer(t(lang, "rerender_queued", rank=rank)) if query.message else None
+    await storage.enqueue(ctx.db, user_id, job.source, options, max_attempts=ctx.settings.worker.max_attempts,
+                          chat_id=chat_id, status_message_id=status.message_id if status else None)
+    await query.answer()
+
+
+@router.callback_query(ClipAction.filter(F.action.in_({"relayout", "longer", "shorter"})))
+async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppContext, user_id: int,
+                      lang: str) -> None:
+    job = await _own_done_job(query, ctx, user_id, lang, callback_data.job)
+    if job is None:
+        return
+    if callback_data.action == "relayout":
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(t(lang, "pick_other_layout", rank=callback_data.rank),
+                                       reply_markup=keyboards.relayout(job.id, callback_data.rank,
+                                                                       list(ctx.settings.layouts)))
+        return
+    delta = EXTEND_S if callback_data.action == "longer" else -EXTEND_S
+    await _rerender(query, ctx, user_id, lang, job, callback_data.rank,
+                    extend_s=(job.options.get("extend_s") or 0) + delta)
+
+
+@router.callback_query(RelayoutPick.filter())
+async def relayout(query: CallbackQuery, callback_data: RelayoutPick, ctx: AppContext, user_id: int,
+                   lang: str) -> None:
+    job = await _own_done_job(query, ctx, user_id, lang, callback_data.job)
+    if job is None:
+        return
+    if callback_data.layout not in ctx.settings.layouts:
+        await query.answer(t(lang, "expired"), show_alert=True)
+        return
+    await _rerender(query, ctx, user_id, lang, job, callback_data.rank, layout=callback_data.layout)

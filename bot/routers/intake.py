@@ -1,0 +1,82 @@
+"""Links (anywhere in a message) and video uploads: check, then offer the layouts."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+import storage
+from bot import keyboards
+from bot.context import AppContext
+from bot.texts import t
+from pipeline.errors import ClipFactoryError
+from pipeline.fetch import describe
+from pipeline.probe import format_hms
+
+router = Router(name="intake")
+URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
+
+
+async def _too_many(ctx: AppContext, user_id: int) -> bool:
+    active = await storage.list_jobs(ctx.db, user_id, limit=50, status=("queued", "running"))
+    return len(active) >= ctx.bot_settings.telegram_max_active_jobs
+
+
+async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, source: str, title: str,
+                 duration: float | None, reply: Message | None = None) -> None:
+    user = await storage.get_user(ctx.db, user_id)
+    defaults = {k: v for k, v in (user.settings if user else {}).items() if k in ("top_k", "template")}
+    request = await storage.create_request(ctx.db, user_id, message.chat.id, source, title, duration, defaults)
+    text = t(lang, "pick_layout", title=html.escape(title or "video"),
+             duration=f" ({format_hms(duration)})" if duration else "")
+    markup = keyboards.layouts(request.id, list(ctx.settings.layouts), lang)
+    sent = await reply.edit_text(text, reply_markup=markup) if reply else await message.answer(text, reply_markup=markup)
+    await storage.update_request(ctx.db, request.id, message_id=sent.message_id)
+
+
+@router.message(F.text.regexp(URL, mode="search"))
+async def link(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
+    if await _too_many(ctx, user_id):
+        await message.answer(t(lang, "too_many", n=ctx.bot_settings.telegram_max_active_jobs))
+        return
+    url = URL.search(message.text or "").group(0).rstrip(").,!?;")
+    checking = await message.answer(t(lang, "checking"))
+    try:
+        title, duration = await asyncio.to_thread(describe, url, ctx.settings)
+    except ClipFactoryError as exc:
+        await checking.edit_text(html.escape(exc.user_message))
+        return
+    await _offer(message, ctx, user_id, lang, url, title, duration, reply=checking)
+
+
+def _is_video(mime: str | None, name: str | None) -> bool:
+    return (mime or "").startswith("video/") or (name or "").lower().endswith(VIDEO_EXTENSIONS)
+
+
+@router.message(F.video | F.document)
+async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
+    media = message.video or message.document
+    name = getattr(media, "file_name", None) or "video.mp4"
+    if message.document and not _is_video(message.document.mime_type, name):
+        await message.answer(t(lang, "not_video"))
+        return
+    limit = ctx.bot_settings.download_limit_mb
+    size_mb = (media.file_size or 0) / 2**20
+    if size_mb > limit:
+        await message.answer(t(lang, "too_big_upload", size=round(size_mb), limit=limit))
+        return
+    if await _too_many(ctx, user_id):
+        await message.answer(t(lang, "too_many", n=ctx.bot_settings.telegram_max_active_jobs))
+        return
+    duration = float(message.video.duration) if message.video and message.video.duration else None
+    await _offer(message, ctx, user_id, lang, f"telegram:{media.file_id}", name, duration)
+
+
+@router.message(F.text)
+async def no_link(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "no_link"))

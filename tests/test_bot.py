@@ -1,0 +1,196 @@
+"""End to end: a scripted user talks to the real aiogram bot through a fake Telegram Bot API
+on 127.0.0.1; the real worker fetches with real yt-dlp from a local HTTP server and sends
+real clips back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from fake_telegram import FakeTelegram
+from httpserver import serve_dir
+
+from bot.app import run_app
+from bot.callbacks import CancelJob, LayoutPick
+from bot.settings import BotSettings
+from pipeline.config import load_settings
+from pipeline.sample import SampleSpec, make_sample
+
+OWNER, FRIEND, STRANGER = 111, 222, 999
+
+
+class App:
+    """The bot and a worker running in their own event loop in a thread."""
+
+    def __init__(self, settings, bot_settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.stop: asyncio.Event | None = None
+        self.error: BaseException | None = None
+        ready = threading.Event()
+
+        async def main() -> None:
+            self.stop = asyncio.Event()
+            ready.set()
+            await run_app(settings, bot_settings, with_worker=True, stop=self.stop)
+
+        def target() -> None:
+            try:
+                self.loop.run_until_complete(main())
+            except BaseException as exc:  # surfaced by the tests
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+        ready.wait(30)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(120)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bot")
+    media = root / "www"
+    media.mkdir()
+    make_sample(media / "vod.mp4", SampleSpec(duration=40, hype_at=(20,), width=320, height=180))
+    (media / "page.html").write_text("<html><body>no video here</body></html>")
+    settings = load_settings(data_dir=str(root / "data"), scoring={"top_k": 2},
+                             worker={"lease_s": 10, "heartbeat_s": 1, "poll_s": 0.2})
+    with FakeTelegram().run_in_thread() as tg, serve_dir(media) as base:
+        bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
+                                   telegram_api_local=False, telegram_allowed_users=f"{OWNER},{FRIEND}",
+                                   telegram_admins=str(OWNER), telegram_status_every_s=0.5)
+        app = App(settings, bot_settings)
+        try:
+            yield tg, base, root
+        finally:
+            app.close()
+    assert app.error is None, app.error
+
+
+def keyboard_data(message: dict) -> list[str]:
+    return [b.get("callback_data", "") for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row]
+
+
+def wait_message(tg, chat: int, predicate, timeout: float = 60) -> dict:
+    def find():
+        return next((m for m in reversed(tg.sent_messages(chat)) if predicate(m)), None)
+    return tg.wait_for_sync(find, timeout=timeout)
+
+
+def layout_offer(tg, chat: int, after: int) -> dict:
+    return wait_message(tg, chat, lambda m: m["message_id"] > after and any(
+        d.startswith("lp:") for d in keyboard_data(m)))
+
+
+def last_id(tg, chat: int) -> int:
+    msgs = tg.sent_messages(chat)
+    return msgs[-1]["message_id"] if msgs else 0
+
+
+def answer_to(tg, query_id: str) -> str:
+    answered = tg.wait_for_sync(lambda: next((a for a in tg.answered_callbacks if a.callback_query_id == query_id), None))
+    return answered.text or ""
+
+
+def ffprobe_bytes(data: bytes, tmp: Path) -> dict:
+    path = tmp / "clip.mp4"
+    path.write_bytes(data)
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_link_in_text_gives_clips_with_scores(world, tmp_path):
+    tg, base, _ = world
+    before = last_id(tg, OWNER)
+    tg.send_text(OWNER, f"here is my stream {base}/vod.mp4 please", first_name="Ann")
+    offer = layout_offer(tg, OWNER, before)
+    assert "vod" in offer["text"] and "0:00:40" in offer["text"]
+    uploads_before = len(tg.uploads)
+    tg.press_button(OWNER, offer, LayoutPick(request=keyboard_data(offer)[0].split(":")[1], layout="blur_fit").pack())
+    tg.wait_for_sync(lambda: tg.calls_to("sendPhoto"), timeout=600)
+    videos = [u for u in tg.uploads[uploads_before:] if u.method == "sendVideo"]
+    assert 1 <= len(videos) <= 2
+    for upload in videos:
+        streams = ffprobe_bytes(upload.data, tmp_path)["streams"]
+        video = next(s for s in streams if s["codec_type"] == "video")
+        assert (video["width"], video["height"]) == (1080, 1920) and video["codec_name"] == "h264"
+        assert "Virality" in (upload.caption or "")
+        assert str(upload.params.get("supports_streaming")).lower() == "true"
+    photos = [u for u in tg.uploads[uploads_before:] if u.method == "sendPhoto"]
+    assert len(photos) == 1 and photos[0].data.startswith(b"\x89PNG")
+    status = tg.message(OWNER, offer["message_id"])
+    assert status["text"].startswith("✅"), status["text"]
+    edits = [c for c in tg.calls_to("editMessageText") if c.params.get("message_id") == offer["message_id"]]
+    assert any("%" in str(c.params.get("text")) for c in edits), "live progress was shown"
+
+
+def test_upload_goes_through_the_same_path(world):
+    tg, _, root = world
+    before = last_id(tg, OWNER)
+    tg.user_sends_video(OWNER, root / "www" / "vod.mp4", file_name="my_stream.mp4", duration=40)
+    offer = layout_offer(tg, OWNER, before)
+    photos = len(tg.calls_to("sendPhoto"))
+    request = keyboard_data(offer)[0].split(":")[1]
+    tg.press_button(OWNER, offer, LayoutPick(request=request, layout="gameplay").pack())
+    tg.wait_for_sync(lambda: len(tg.calls_to("sendPhoto")) > photos, timeout=600)
+    assert tg.message(OWNER, offer["message_id"])["text"].startswith("✅")
+
+
+def test_big_upload_and_pdf_get_clear_answers(world):
+    tg, _, _ = world
+    before = last_id(tg, OWNER)
+    tg.user_sends_document(OWNER, b"x" * 1000, file_name="huge.mp4", mime_type="video/mp4", file_size=30 * 2**20)
+    wait_message(tg, OWNER, lambda m: m["message_id"] > before and "send a link" in m["text"].lower())
+    before = last_id(tg, OWNER)
+    tg.user_sends_document(OWNER, b"%PDF-1.4", file_name="notes.pdf", mime_type="application/pdf")
+    wait_message(tg, OWNER, lambda m: m["message_id"] > before and "not a video" in m["text"])
+
+
+@pytest.mark.parametrize("path, words", [("missing.mp4", "leads nowhere"), ("page.html", "could not find a video")])
+def test_bad_links_get_clear_answers(world, path, words):
+    tg, base, _ = world
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, f"{base}/{path}")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and words in m["text"], timeout=60)
+
+
+def test_text_without_link(world):
+    tg, _, _ = world
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, "hello there")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "link" in m["text"])
+
+
+def test_stranger_is_refused_on_messages_and_buttons(world):
+    tg, base, _ = world
+    tg.send_text(STRANGER, f"{base}/vod.mp4")
+    refusal = wait_message(tg, STRANGER, lambda m: "private" in m["text"])
+    query = tg.forge_callback(STRANGER, refusal, LayoutPick(request="abc", layout="blur_fit").pack())
+    assert "private" in answer_to(tg, query)
+
+
+def test_forged_callback_for_someone_elses_request_and_job(world):
+    tg, base, _ = world
+    before = last_id(tg, OWNER)
+    tg.send_text(OWNER, f"{base}/vod.mp4")
+    offer = layout_offer(tg, OWNER, before)
+    request = keyboard_data(offer)[0].split(":")[1]
+    query = tg.forge_callback(FRIEND, offer, LayoutPick(request=request, layout="blur_fit").pack())
+    assert "not yours" in answer_to(tg, query).lower()
+    tg.press_button(OWNER, offer, LayoutPick(request=request, layout="blur_fit").pack())
+    status = wait_message(tg, OWNER, lambda m: m["message_id"] == offer["message_id"] and any(
+        d.startswith("cj:") for d in keyboard_data(m)))
+    job_id = next(d for d in keyboard_data(status) if d.startswith("cj:")).split(":")[1]
+    query = tg.forge_callback(FRIEND, status, CancelJob(job=job_id).pack())
+    assert "not yours" in answer_to(tg, query).lower()
+    # The owner cancels it with /cancel; the status message says so.
+    tg.send_text(OWNER, "/cancel")
+    wait_message(tg, OWNER, lambda m: m["message_id"] == offer["message_id"] and "Cancelled" in m["text"], timeout=300)
