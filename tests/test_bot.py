@@ -15,7 +15,7 @@ from fake_telegram import FakeTelegram
 from httpserver import serve_dir
 
 from bot.app import run_app
-from bot.callbacks import CancelJob, LayoutPick
+from bot.callbacks import CancelJob, LayoutPick, SettingPick
 from bot.settings import BotSettings
 from pipeline.config import load_settings
 from pipeline.sample import SampleSpec, make_sample
@@ -194,3 +194,35 @@ def test_forged_callback_for_someone_elses_request_and_job(world):
     # The owner cancels it with /cancel; the status message says so.
     tg.send_text(OWNER, "/cancel")
     wait_message(tg, OWNER, lambda m: m["message_id"] == offer["message_id"] and "Cancelled" in m["text"], timeout=300)
+
+
+def test_flood_control_is_waited_out(world):
+    tg, _, _ = world
+    before = last_id(tg, FRIEND)
+    tg.rate_limit_next("sendMessage", retry_after=1)
+    tg.send_text(FRIEND, "/start")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "Send me a link" in m["text"], timeout=30)
+    assert any(c.status == 429 for c in tg.calls_to("sendMessage"))
+
+
+def test_russian_speakers_get_russian(world):
+    tg, _, _ = world
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, "/help", language_code="ru")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "Как пользоваться" in m["text"])
+    tg.send_text(FRIEND, "/start", language_code="en")
+
+
+def test_settings_and_stats(world):
+    tg, _, _ = world
+    before = last_id(tg, OWNER)
+    tg.send_text(OWNER, "/settings")
+    menu = wait_message(tg, OWNER, lambda m: m["message_id"] > before and "defaults" in m["text"])
+    tg.press_button(OWNER, menu, SettingPick(key="template", value="fps").pack())
+    wait_message(tg, OWNER, lambda m: m["message_id"] == menu["message_id"] and "fps" in m["text"])
+    forged = tg.forge_callback(OWNER, menu, SettingPick(key="template", value="nope").pack())
+    assert "expired" in answer_to(tg, forged)
+    photos = len(tg.calls_to("sendPhoto"))
+    tg.send_text(OWNER, "/stats")
+    tg.wait_for_sync(lambda: len(tg.calls_to("sendPhoto")) > photos or any(
+        "Jobs:" in m.get("text", "") for m in tg.sent_messages(OWNER)[-2:]), timeout=30)
