@@ -30,24 +30,31 @@ from pipeline.probe import check_usable, probe
 from pipeline.progress import NullObserver, Observer
 from pipeline.render.job import RenderOptions, render_moments
 
-ANALYSIS_PROCESSES = 3
+CPU_PROCESSES = 2
 
 
 @dataclass
 class AnalysisPool:
-    """A spawn process pool and a manager whose queues carry progress back from it."""
+    """Spawn process pools: one process keeps the ASR model loaded; the CPU stages (audio
+    features, motion, embeddings) share the others. A manager's queues carry progress back."""
 
-    executor: ProcessPoolExecutor
+    asr: ProcessPoolExecutor
+    cpu: ProcessPoolExecutor
     manager: Any
 
+    def executor_for(self, stage: str) -> ProcessPoolExecutor:
+        return self.asr if stage == "asr" else self.cpu
+
     def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self.asr, self.cpu):
+            executor.shutdown(wait=True, cancel_futures=True)
         self.manager.shutdown()
 
 
-def make_pool(processes: int = ANALYSIS_PROCESSES) -> AnalysisPool:
+def make_pool(cpu_processes: int = CPU_PROCESSES) -> AnalysisPool:
     ctx = multiprocessing.get_context("spawn")
-    return AnalysisPool(ProcessPoolExecutor(max_workers=processes, mp_context=ctx), ctx.Manager())
+    return AnalysisPool(ProcessPoolExecutor(max_workers=1, mp_context=ctx),
+                        ProcessPoolExecutor(max_workers=cpu_processes, mp_context=ctx), ctx.Manager())
 
 
 @contextlib.contextmanager
@@ -180,7 +187,8 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
                 return
             fn, *args = jobs[stage]
             observer.stage_progress(stage, 0.0)
-            running[ap.executor.submit(fn, *args, job_dir / files[stage], queue)] = (stage, time.monotonic())
+            future = ap.executor_for(stage).submit(fn, *args, job_dir / files[stage], queue)
+            running[future] = (stage, time.monotonic())
 
         for stage in ("asr", "audio_features", "motion"):
             submit(stage)
