@@ -24,6 +24,10 @@ async def run_app(settings: Settings, bot_settings: BotSettings, *, with_worker:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if settings.observability.metrics_enabled:
+        from pipeline import metrics
+
+        metrics.serve(settings.observability.metrics_host, settings.observability.metrics_port)
     db = await open_database(settings)
     bot = create_bot(bot_settings)
     dp = create_dispatcher(AppContext(settings, bot_settings, db))

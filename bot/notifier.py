@@ -20,6 +20,7 @@ from bot import keyboards
 from bot.charts import timeline
 from bot.settings import BotSettings
 from bot.texts import t
+from pipeline import metrics
 from pipeline.cache import read_json
 from pipeline.probe import format_hms
 from pipeline.scoring import REASONS
@@ -124,6 +125,7 @@ class TelegramNotifier:
         if sent.video:
             await storage.set_clip_file_id(self.db, stored.id, sent.video.file_id)
         await storage.mark_delivered(self.db, stored.id)
+        metrics.CLIPS_SENT.inc()
 
     async def finished(self, job: Any, report: dict[str, Any], job_dir: Path) -> None:
         lang = await self._lang(job)

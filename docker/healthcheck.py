@@ -59,8 +59,11 @@ def check_sqlite(path: Path) -> None:
             raise Unhealthy(f"cannot create the SQLite database in {path.parent}")
         return
     try:
-        with sqlite3.connect(path, timeout=TIMEOUT_S) as con:
+        con = sqlite3.connect(path, timeout=TIMEOUT_S)
+        try:
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
     except sqlite3.Error as exc:
         raise Unhealthy(f"SQLite database {path}: {exc}") from exc
 

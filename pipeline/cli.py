@@ -25,11 +25,16 @@ SubtitlesOpt = typer.Option(None, "--subtitles/--no-subtitles", help="Burn in wo
 
 
 def _settings(config: Optional[Path]) -> Settings:
+    from pipeline.logs import configure_logging, known_secrets
+
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except ClipFactoryError as exc:
         console.print(f"[red]{exc.user_message}[/red]")
         raise typer.Exit(2) from exc
+    obs = settings.observability
+    configure_logging(obs.log_level, obs.log_json, known_secrets(settings.worker.database_url))
+    return settings
 
 
 @app.callback()

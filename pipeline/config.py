@@ -204,6 +204,14 @@ class TemplateSettings(Section):
         return v
 
 
+class ObservabilitySettings(Section):
+    metrics_enabled: bool = False
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -225,6 +233,7 @@ class Settings(BaseSettings):
     render: RenderSettings = RenderSettings()
     worker: WorkerSettings = WorkerSettings()
     templates: dict[str, TemplateSettings] = {}
+    observability: ObservabilitySettings = ObservabilitySettings()
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]

@@ -25,7 +25,9 @@ from pydantic import ValidationError
 
 import storage
 from pipeline.config import Settings
+from pipeline import metrics
 from pipeline.errors import ClipFactoryError
+from pipeline.logs import job_context
 from pipeline.notify import Notifier
 from pipeline.options import JobOptions, apply_options
 from pipeline.render.job import RenderOptions, rerender_job
@@ -95,6 +97,9 @@ class JobObserver:
 
     def stage_done(self, stage: str, seconds: float, cached: bool) -> None:
         self._fractions[stage] = 1.0
+        if not cached:
+            metrics.STAGE_SECONDS.labels(stage).observe(seconds)
+        log.info("stage %s %s", stage, "cached" if cached else f"done in {seconds:.1f} s")
         self._push(stage, "cached" if cached else "", force=True)
         if self._signals.lost.is_set():
             raise LeaseLost()
@@ -137,6 +142,15 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
 
 async def run_one(ctx: WorkerContext, job: storage.Job) -> str:
     """Run one claimed job to its end; returns the job's new status."""
+    with job_context(job.id):
+        log.info("job claimed by %s (attempt %d)", ctx.worker_id, job.attempts)
+        status = await _run_one(ctx, job)
+        metrics.JOBS_FINISHED.labels(status).inc()
+        log.info("job %s", status)
+        return status
+
+
+async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
     loop = asyncio.get_running_loop()
     signals = JobSignals(threading.Event(), threading.Event(), ctx.stopping)
     beat = asyncio.create_task(_heartbeat(ctx, job, signals))
@@ -177,12 +191,15 @@ async def run_one(ctx: WorkerContext, job: storage.Job) -> str:
     except LeaseLost:
         return "lost"
     except ClipFactoryError as exc:
+        metrics.FAILURES.labels(type(exc).__name__).inc()
+        log.warning("job failed: %s (%s)", exc.user_message, exc.detail or "")
         status = await storage.fail(ctx.db, job.id, ctx.worker_id, exc.user_message, exc.detail or "",
                                     transient=exc.transient)
         if status == "failed":
             await ctx.notifier.failed(job, exc.user_message)
         return status or "lost"
     except Exception as exc:
+        metrics.FAILURES.labels("crash").inc()
         log.exception("job %s crashed", job.id)
         status = await storage.fail(ctx.db, job.id, ctx.worker_id, OOPS, repr(exc)[:2000], transient=True)
         if status == "failed":
@@ -248,11 +265,21 @@ async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | Non
         await stop.wait()
         ctx.stopping.set()
 
+    async def refresh_metrics() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                metrics.record_counts(await storage.counts_by_status(db))
+            await asyncio.sleep(15)
+
+    if settings.observability.metrics_enabled and own_stop:
+        metrics.serve(settings.observability.metrics_host, settings.observability.metrics_port)
     watcher = asyncio.create_task(watch_stop())
+    refresher = asyncio.create_task(refresh_metrics())
     try:
         await asyncio.gather(*(slot() for _ in range(slots or settings.worker.slots)))
     finally:
         watcher.cancel()
+        refresher.cancel()
         await asyncio.to_thread(ctx.pool.close)
         if own_db:
             await db.dispose()

@@ -5,7 +5,10 @@ real clips back."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -17,7 +20,9 @@ from httpserver import serve_dir
 from bot.app import run_app
 from bot.callbacks import CancelJob, LayoutPick, SettingPick
 from bot.settings import BotSettings
+from pipeline import metrics
 from pipeline.config import load_settings
+from pipeline.logs import configure_logging, known_secrets
 from pipeline.sample import SampleSpec, make_sample
 
 OWNER, FRIEND, STRANGER = 111, 222, 999
@@ -61,15 +66,24 @@ def world(tmp_path_factory):
     (media / "page.html").write_text("<html><body>no video here</body></html>")
     settings = load_settings(data_dir=str(root / "data"), scoring={"top_k": 2},
                              worker={"lease_s": 10, "heartbeat_s": 1, "poll_s": 0.2})
+    log_stream = io.StringIO()
     with FakeTelegram().run_in_thread() as tg, serve_dir(media) as base:
+        old_token = os.environ.get("TELEGRAM_BOT_TOKEN")
+        os.environ["TELEGRAM_BOT_TOKEN"] = tg.token
+        handler = configure_logging("DEBUG", True, known_secrets(), stream=log_stream)
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=False, telegram_allowed_users=f"{OWNER},{FRIEND}",
                                    telegram_admins=str(OWNER), telegram_status_every_s=0.5)
         app = App(settings, bot_settings)
         try:
-            yield tg, base, root
+            yield tg, base, root, log_stream
         finally:
             app.close()
+            logging.getLogger().removeHandler(handler)
+            if old_token is None:
+                os.environ.pop("TELEGRAM_BOT_TOKEN", None)
+            else:
+                os.environ["TELEGRAM_BOT_TOKEN"] = old_token
     assert app.error is None, app.error
 
 
@@ -108,7 +122,7 @@ def ffprobe_bytes(data: bytes, tmp: Path) -> dict:
 
 
 def test_link_in_text_gives_clips_with_scores(world, tmp_path):
-    tg, base, _ = world
+    tg, base, _, _ = world
     before = last_id(tg, OWNER)
     tg.send_text(OWNER, f"here is my stream {base}/vod.mp4 please", first_name="Ann")
     offer = layout_offer(tg, OWNER, before)
@@ -133,7 +147,7 @@ def test_link_in_text_gives_clips_with_scores(world, tmp_path):
 
 
 def test_upload_goes_through_the_same_path(world):
-    tg, _, root = world
+    tg, _, root, _ = world
     before = last_id(tg, OWNER)
     tg.user_sends_video(OWNER, root / "www" / "vod.mp4", file_name="my_stream.mp4", duration=40)
     offer = layout_offer(tg, OWNER, before)
@@ -145,7 +159,7 @@ def test_upload_goes_through_the_same_path(world):
 
 
 def test_big_upload_and_pdf_get_clear_answers(world):
-    tg, _, _ = world
+    tg, _, _, _ = world
     before = last_id(tg, OWNER)
     tg.user_sends_document(OWNER, b"x" * 1000, file_name="huge.mp4", mime_type="video/mp4", file_size=30 * 2**20)
     wait_message(tg, OWNER, lambda m: m["message_id"] > before and "send a link" in m["text"].lower())
@@ -156,21 +170,21 @@ def test_big_upload_and_pdf_get_clear_answers(world):
 
 @pytest.mark.parametrize("path, words", [("missing.mp4", "leads nowhere"), ("page.html", "could not find a video")])
 def test_bad_links_get_clear_answers(world, path, words):
-    tg, base, _ = world
+    tg, base, _, _ = world
     before = last_id(tg, FRIEND)
     tg.send_text(FRIEND, f"{base}/{path}")
     wait_message(tg, FRIEND, lambda m: m["message_id"] > before and words in m["text"], timeout=60)
 
 
 def test_text_without_link(world):
-    tg, _, _ = world
+    tg, _, _, _ = world
     before = last_id(tg, FRIEND)
     tg.send_text(FRIEND, "hello there")
     wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "link" in m["text"])
 
 
 def test_stranger_is_refused_on_messages_and_buttons(world):
-    tg, base, _ = world
+    tg, base, _, _ = world
     tg.send_text(STRANGER, f"{base}/vod.mp4")
     refusal = wait_message(tg, STRANGER, lambda m: "private" in m["text"])
     query = tg.forge_callback(STRANGER, refusal, LayoutPick(request="abc", layout="blur_fit").pack())
@@ -178,7 +192,7 @@ def test_stranger_is_refused_on_messages_and_buttons(world):
 
 
 def test_forged_callback_for_someone_elses_request_and_job(world):
-    tg, base, _ = world
+    tg, base, _, _ = world
     before = last_id(tg, OWNER)
     tg.send_text(OWNER, f"{base}/vod.mp4")
     offer = layout_offer(tg, OWNER, before)
@@ -197,7 +211,7 @@ def test_forged_callback_for_someone_elses_request_and_job(world):
 
 
 def test_flood_control_is_waited_out(world):
-    tg, _, _ = world
+    tg, _, _, _ = world
     before = last_id(tg, FRIEND)
     tg.rate_limit_next("sendMessage", retry_after=1)
     tg.send_text(FRIEND, "/start")
@@ -206,7 +220,7 @@ def test_flood_control_is_waited_out(world):
 
 
 def test_russian_speakers_get_russian(world):
-    tg, _, _ = world
+    tg, _, _, _ = world
     before = last_id(tg, FRIEND)
     tg.send_text(FRIEND, "/help", language_code="ru")
     wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "Как пользоваться" in m["text"])
@@ -214,7 +228,7 @@ def test_russian_speakers_get_russian(world):
 
 
 def test_settings_and_stats(world):
-    tg, _, _ = world
+    tg, _, _, _ = world
     before = last_id(tg, OWNER)
     tg.send_text(OWNER, "/settings")
     menu = wait_message(tg, OWNER, lambda m: m["message_id"] > before and "defaults" in m["text"])
@@ -226,3 +240,14 @@ def test_settings_and_stats(world):
     tg.send_text(OWNER, "/stats")
     tg.wait_for_sync(lambda: len(tg.calls_to("sendPhoto")) > photos or any(
         "Jobs:" in m.get("text", "") for m in tg.sent_messages(OWNER)[-2:]), timeout=30)
+
+
+def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world):
+    tg, _, _, log_stream = world
+    text = log_stream.getvalue()
+    assert text, "the run logged"
+    assert tg.token not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    job_lines = [line for line in lines if line["logger"] == "pipeline.worker"]
+    assert job_lines and all(line["job_id"] != "-" for line in job_lines)
+    assert metrics.CLIPS_SENT._value.get() >= 1

@@ -1,26 +1,129 @@
 """Find the streamer's facecam overlay, and follow a face for talking-head crops.
 
-Frames are sampled across the stream with fast input seeking (never a full decode) and
-scaled to a small working size. Haar cascades find faces; a face seen at the same place in
-a good share of the samples is the facecam. The overlay's rectangle is then read from the
-edge map averaged over the samples: its borders are straight lines that stay put while the
-content on both sides changes."""
+`detect_facecam` samples frames spread across the stream with input seeking (never a full
+decode), scaled to a working width of 640 px in grey. Haar cascades find faces in each; a
+face seen at the same place in a good share of the samples is the facecam's face. The
+overlay's rectangle is then read from edge maps averaged over the samples: its borders are
+straight lines that stay at the same place in every sample while what lies on both sides
+changes, so they survive the averaging while the gameplay's own moving edges blur away.
+
+Candidate lines are searched outward from the face on each side (the frame border is a
+candidate too, for an overlay in a corner); every combination of a left, right, top and
+bottom line is scored by its weakest side, each side measured along the overlay's extent
+between its corners with a low percentile (so a line that covers only part of the side, a
+gameplay edge running past the overlay, scores low) and a bonus when the content just
+outside the side changes from sample to sample (the gameplay) — the webcam's own static
+edges (a door, a picture frame) have static content on both sides. The best rectangle is
+then refined by re-searching each line near where it was found along the full extent,
+vertical then horizontal, twice. Without a clear rectangle the face box is grown into a
+webcam-shaped one (the face about 55 % of its width).
+
+A face cluster too large to be an overlay (taller than 40 % of the frame) is a just-chatting
+or talking-head shot: the camera is the whole frame, there is no overlay, and the result is
+None (the talking-head layout follows the face with `face_track` instead)."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.models import Box, MediaInfo
 
-WORK_W = 640
+WORK_W = 640              # working width of the sampled frames
+EDGE_MARGIN = 0.02        # share of the stream left out at the start and at the end
+ACCURATE_SEEK_BELOW = 10.0  # sample spacing (s) under which seeks decode up to the exact time
 MIN_SHARE = 0.35          # of sampled frames in which the facecam's face must be found
-FULL_FRAME_FACE = 0.45    # a face taller than this share of the frame is a just-chatting shot
+MIN_FRAMES = 3            # and never fewer frames than this
+STABLE = 0.25             # the face's centre may wander this share of its width (std)
+FULL_FRAME_FACE = 0.40    # a face taller than this share of the frame is not an overlay
+FACE_OF_OVERLAY = 0.55    # without borders: the face's share of the overlay's width
+MIN_FACE_SHARE, MAX_FACE_SHARE = 0.2, 0.85   # the face's width as a share of the overlay's
+MIN_ASPECT, MAX_ASPECT = 0.5, 2.4            # the overlay's width / height
+PEAKS = 6                 # candidate lines per side
 LINE_FACTOR = 3.0         # a border is this much stronger than the frame's typical edge
+CHANGE_LEVEL = 12.0       # grey levels of sample-to-sample change that count as "changing"
+TRACK_W = 480             # working width of face_track
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def _even(v: float) -> int:
+    return int(round(v / 2)) * 2
+
+
+def _work_size(info: MediaInfo, width: int = WORK_W) -> tuple[int, int]:
+    w = max(2, min(width, _even(info.width)))
+    return w, max(2, _even(info.height * w / info.width))
+
+
+def _grab(media: Path, t: float, size: tuple[int, int], accurate: bool) -> np.ndarray | None:
+    """One grey frame at about `t`, scaled to `size`. Input seeking: ffmpeg jumps to the
+    keyframe before `t` and, when `accurate`, decodes on up to `t`; otherwise it returns the
+    keyframe itself (one frame decoded), which is plenty when samples lie minutes apart."""
+    w, h = size
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+           *([] if accurate else ["-noaccurate_seek"]), "-ss", f"{t:.3f}", "-i", str(media),
+           "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1",
+           "-vf", f"scale={w}:{h}:flags=area,format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
+    try:
+        raw = subprocess.run(cmd, capture_output=True, timeout=120).stdout
+    except subprocess.TimeoutExpired:
+        return None
+    if len(raw) < w * h:
+        return None
+    return np.frombuffer(raw[: w * h], np.uint8).reshape(h, w)
+
+
+def _sample_frames(media: Path, info: MediaInfo, samples: int, size: tuple[int, int]) -> list[np.ndarray]:
+    span = info.duration * (1 - 2 * EDGE_MARGIN)
+    times = [info.duration * EDGE_MARGIN + span * (i + 0.5) / samples for i in range(samples)]
+    accurate = span / samples < ACCURATE_SEEK_BELOW
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        grabbed = list(pool.map(lambda t: _grab(media, t, size, accurate), times))
+    frames: list[np.ndarray] = []
+    for f in grabbed:       # two seeks that land on the same keyframe give one sample
+        if f is not None and not (frames and np.array_equal(frames[-1], f)):
+            frames.append(f)
+    return frames
+
+
+# ------------------------------------------------------------------------------- faces
+
+
+@lru_cache(maxsize=None)
+def _cascade(name: str):
+    import cv2
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    if cascade.empty():
+        raise RuntimeError(f"OpenCV Haar cascade {name} is missing")
+    return cascade
+
+
+def _detect(gray: np.ndarray, min_size: int, profile: bool = False) -> list[tuple[int, int, int, int]]:
+    """Faces as (x, y, w, h): frontal; with `profile`, side views when no frontal face is
+    found (both directions, the cascade knows only one)."""
+    import cv2
+
+    eq = cv2.equalizeHist(gray)
+    h = gray.shape[0]
+    kw = dict(scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size), maxSize=(h, h))
+    found = [tuple(int(v) for v in f)
+             for f in _cascade("haarcascade_frontalface_default.xml").detectMultiScale(eq, **kw)]
+    if found or not profile:
+        return found
+    side = _cascade("haarcascade_profileface.xml")
+    found = [tuple(int(v) for v in f) for f in side.detectMultiScale(eq, **kw)]
+    width = gray.shape[1]
+    found += [(width - x - w, y, w, hh) for x, y, w, hh in side.detectMultiScale(eq[:, ::-1].copy(), **kw)]
+    return found
 
 
 @dataclass(frozen=True)
@@ -40,174 +143,261 @@ class _Face:
         return self.y + self.h / 2
 
 
-def _work_size(info: MediaInfo) -> tuple[int, int]:
-    w = min(WORK_W, info.width)
-    return w, max(2, int(round(info.height * w / info.width / 2)) * 2)
-
-
-def _grab(media: Path, t: float, size: tuple[int, int]) -> np.ndarray | None:
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{t:.3f}", "-i", str(media),
-           "-frames:v", "1", "-an", "-vf", f"scale={size[0]}:{size[1]},format=gray",
-           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    raw = subprocess.run(cmd, capture_output=True, timeout=120).stdout
-    if len(raw) < size[0] * size[1]:
-        return None
-    return np.frombuffer(raw[: size[0] * size[1]], np.uint8).reshape(size[1], size[0])
-
-
-def _cascade():
-    import cv2
-
-    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-
-
-def _faces(gray: np.ndarray, cascade) -> list[tuple[int, int, int, int]]:
-    import cv2
-
-    found = cascade.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5,
-                                     minSize=(20, 20))
-    return [tuple(int(v) for v in f) for f in found]
-
-
-def _largest_cluster(faces: list[_Face]) -> list[_Face]:
+def _clusters(faces: Sequence[_Face]) -> list[list[_Face]]:
+    """Faces grouped by position and size, largest first; each cluster is compared with the
+    median of its members so far."""
     clusters: list[list[_Face]] = []
+    centres: list[tuple[float, float, float, float]] = []
     for f in sorted(faces, key=lambda f: -f.w):
-        for c in clusters:
-            ref = c[0]
-            if abs(f.cx - ref.cx) < 0.5 * ref.w and abs(f.cy - ref.cy) < 0.5 * ref.h \
-                    and 0.6 < f.w / ref.w < 1.6:
-                c.append(f)
+        for i, (cx, cy, cw, ch) in enumerate(centres):
+            if abs(f.cx - cx) < 0.5 * cw and abs(f.cy - cy) < 0.5 * ch and 0.6 < f.w / cw < 1.6:
+                clusters[i].append(f)
+                c = clusters[i]
+                centres[i] = (float(np.median([m.cx for m in c])), float(np.median([m.cy for m in c])),
+                              float(np.median([m.w for m in c])), float(np.median([m.h for m in c])))
                 break
         else:
             clusters.append([f])
-    return max(clusters, key=lambda c: len({f.frame for f in c}), default=[])
+            centres.append((f.cx, f.cy, f.w, f.h))
+    return clusters
 
 
-def _peaks(profile: np.ndarray, lo: int, hi: int, n: int = 8) -> list[int]:
-    """Up to n strongest local maxima of `profile` in [lo, hi)."""
+def _facecam_face(frames: Sequence[np.ndarray]) -> Box | None:
+    """The median face box of the face seen at one stable place in enough frames."""
+    min_size = max(16, frames[0].shape[0] // 24)
+    faces = [_Face(i, *f) for i, frame in enumerate(frames) for f in _detect(frame, min_size)]
+    need = max(MIN_FRAMES, MIN_SHARE * len(frames))
+    best: list[_Face] = []
+    for cluster in _clusters(faces):
+        one_per_frame = {f.frame: f for f in sorted(cluster, key=lambda f: f.w)}.values()
+        if len(one_per_frame) < need:
+            continue
+        w = float(np.median([f.w for f in one_per_frame]))
+        if max(np.std([f.cx for f in one_per_frame]), np.std([f.cy for f in one_per_frame])) > STABLE * w:
+            continue
+        if len(one_per_frame) > len(best):
+            best = list(one_per_frame)
+    if not best:
+        return None
+    x0, y0, x1, y1 = (float(np.median(v)) for v in zip(*[(f.x, f.y, f.x + f.w, f.y + f.h) for f in best]))
+    return Box(int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+
+
+# ----------------------------------------------------------------------------- borders
+
+
+@dataclass
+class _Maps:
+    cols: np.ndarray     # [x, y]: averaged |d/dx|, best of x-1..x+1 (vertical lines)
+    rows: np.ndarray     # [y, x]: averaged |d/dy|, best of y-1..y+1 (horizontal lines)
+    change: np.ndarray   # [y, x]: how much each pixel changes between samples, 0..1
+    floor: float         # the frame's typical edge strength
+
+    @property
+    def width(self) -> int:
+        return self.cols.shape[0]
+
+    @property
+    def height(self) -> int:
+        return self.rows.shape[0]
+
+
+def _best_of_neighbours(a: np.ndarray) -> np.ndarray:
+    """max(a[i-1], a[i], a[i+1]) along axis 0 (a line may fall between two pixels)."""
+    out = a.copy()
+    out[1:] = np.maximum(out[1:], a[:-1])
+    out[:-1] = np.maximum(out[:-1], a[1:])
+    return out
+
+
+def _maps(frames: Sequence[np.ndarray]) -> _Maps:
+    import cv2
+
+    stack = np.stack(frames).astype(np.float32)
+    gx = np.zeros(stack.shape[1:], np.float32)
+    gy = np.zeros(stack.shape[1:], np.float32)
+    for f in stack:
+        gx += np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3))
+        gy += np.abs(cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3))
+    gx /= len(stack)
+    gy /= len(stack)
+    spread = np.mean(np.abs(stack - np.median(stack, axis=0)), axis=0)
+    change = np.clip(cv2.blur(spread, (3, 3)) / CHANGE_LEVEL, 0, 1)
+    floor = LINE_FACTOR * max(1.0, float(np.median(gx)), float(np.median(gy)))
+    return _Maps(_best_of_neighbours(gx.T), _best_of_neighbours(gy), change, floor)
+
+
+def _strength(lines: np.ndarray, line: int, a: int, b: int) -> float:
+    """How strong `line` is all along a..b: a low percentile, so a line covering only part
+    of the side scores low."""
+    seg = lines[line, max(0, a):max(a + 1, b)]
+    return float(np.percentile(seg, 25)) if seg.size else 0.0
+
+
+def _peaks(profile: np.ndarray, lo: int, hi: int, n: int = PEAKS) -> list[int]:
+    """Up to n strongest local maxima of `profile` in [lo, hi), frame border excluded."""
     lo, hi = max(1, lo), min(len(profile) - 1, hi)
-    if hi <= lo:
+    if hi - lo < 3:
         return []
     seg = profile[lo:hi]
     idx = [i for i in range(1, len(seg) - 1) if seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]]
     return [lo + i for i in sorted(idx, key=lambda i: -seg[i])[:n]]
 
 
-def _side(strength: np.ndarray, line: int, a: int, b: int) -> float:
-    """How strong `line` is all along a..b: a low percentile, so a line that covers only
-    part of the side (the gameplay's own edge running past a corner) scores low."""
-    seg = strength[line, max(0, a):max(a + 1, b)]
-    return float(np.percentile(seg, 25)) if seg.size else 0.0
+class _Scorer:
+    """Side scores of candidate rectangles, cached per (side, line, extent)."""
+
+    def __init__(self, maps: _Maps):
+        self.m = maps
+        self.border = 2 * maps.floor    # a side on the frame border: moderately strong
+        self.cache: dict[tuple[str, int, int, int], float] = {}
+
+    def side(self, kind: str, line: int, a: int, b: int) -> float:
+        key = (kind, line, a, b)
+        if key not in self.cache:
+            self.cache[key] = self._side(kind, line, a, b)
+        return self.cache[key]
+
+    def _side(self, kind: str, line: int, a: int, b: int) -> float:
+        m = self.m
+        vertical = kind in "lr"
+        limit = m.width if vertical else m.height
+        if line <= 0 or line >= limit:
+            return self.border
+        edge = _strength(m.cols if vertical else m.rows, line, a, b)
+        # The strip just outside the side: the gameplay there changes between samples.
+        o0, o1 = (line - 4, line - 1) if kind in "lt" else (line + 2, line + 5)
+        o0, o1 = max(0, o0), min(limit, o1)
+        if o1 <= o0:
+            return edge
+        strip = m.change[a:b, o0:o1] if vertical else m.change[o0:o1, a:b]
+        changing = float(np.median(strip)) if strip.size else 0.0
+        return edge * (0.5 + changing)
+
+    def box(self, left: int, right: int, top: int, bottom: int) -> float:
+        sides = [self.side("l", left, top, bottom), self.side("r", right, top, bottom),
+                 self.side("t", top, left, right), self.side("b", bottom, left, right)]
+        if sum(s == self.border for s in sides) > 2:
+            return 0.0
+        return min(sides)
 
 
-def _overlay(frames: list[np.ndarray], face: Box) -> Box | None:
-    """The rectangle around the face whose four sides are the strongest persistent lines.
-
-    Sides are scored jointly (mean edge strength along each side, between its corners), so
-    a long line of the gameplay behind (a HUD bar, a wall) does not win on its own. A side
-    on the frame border has no edge: it counts as a moderately strong line, so an overlay
-    in a corner is found, yet a real border line beats it."""
-    import cv2
-
-    gx = np.mean([np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)) for f in frames], axis=0)
-    gy = np.mean([np.abs(cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)) for f in frames], axis=0)
-    h, w = gx.shape
-    cols = np.maximum.reduce([np.roll(gx.T, k, axis=0) for k in (-1, 0, 1)])   # [x, y]
-    rows = np.maximum.reduce([np.roll(gy, k, axis=0) for k in (-1, 0, 1)])     # [y, x]
-    fy0, fy1 = face.y, face.y + face.h
-    fx0, fx1 = face.x, face.x + face.w
-    col_profile = cols[:, fy0:fy1].mean(axis=1)
-    row_profile = rows[:, fx0:fx1].mean(axis=1)
-    lefts = _peaks(col_profile, fx0 - 3 * face.w, fx0 - 1) + [0]
-    rights = _peaks(col_profile, fx1 + 1, fx1 + 3 * face.w) + [w]
-    tops = _peaks(row_profile, fy0 - 3 * face.h, fy0 - 1) + [0]
-    bottoms = _peaks(row_profile, fy1 + 1, fy1 + 4 * face.h) + [h]
-    floor = LINE_FACTOR * max(1.0, float(np.median(gx)), float(np.median(gy)))
-    border = 2 * floor
-    best, best_score = None, floor
+def _overlay(maps: _Maps, face: Box) -> Box | None:
+    """The rectangle around the face whose four sides are the strongest persistent lines,
+    or None when no combination of lines is clearly stronger than the frame's edges."""
+    w, h = maps.width, maps.height
+    fx0, fy0, fx1, fy1 = face.x, face.y, face.x + face.w, face.y + face.h
+    reach_x = int(face.w / MIN_FACE_SHARE)
+    reach_y = int(face.h / MIN_FACE_SHARE)
+    # Profiles along the face's own extent, which lies inside the overlay whatever its size.
+    col_profile = np.median(maps.cols[:, fy0:fy1], axis=1)
+    row_profile = np.median(maps.rows[:, fx0:fx1], axis=1)
+    gap = max(1, face.w // 10)
+    lefts = _peaks(col_profile, fx1 - reach_x, fx0 - gap) + [0]
+    rights = _peaks(col_profile, fx1 + gap, fx0 + reach_x) + [w]
+    tops = _peaks(row_profile, fy1 - reach_y, fy0 - gap) + [0]
+    bottoms = _peaks(row_profile, fy1 + gap, fy0 + reach_y + face.h) + [h]
+    scorer = _Scorer(maps)
+    best, best_score = None, maps.floor
     for left in lefts:
         for right in rights:
             width = right - left
-            if not 0.2 <= face.w / width <= 0.85:
+            if not MIN_FACE_SHARE <= face.w / width <= MAX_FACE_SHARE:
                 continue
             for top in tops:
                 for bottom in bottoms:
                     height = bottom - top
-                    if not 0.5 <= width / height <= 2.4:
+                    if not (MIN_ASPECT <= width / height <= MAX_ASPECT and height >= face.h / MAX_FACE_SHARE):
                         continue
-                    sides = [
-                        _side(cols, left, top, bottom) if left > 0 else border,
-                        _side(cols, right, top, bottom) if right < w else border,
-                        _side(rows, top, left, right) if top > 0 else border,
-                        _side(rows, bottom, left, right) if bottom < h else border,
-                    ]
-                    if sides.count(border) > 2:
-                        continue
-                    score = min(sides)
+                    score = scorer.box(left, right, top, bottom)
                     if score > best_score:
-                        best, best_score = Box(left, top, width, height), score
-    return best
-
-
-def _to_source(box: Box, scale: float, info: MediaInfo) -> Box:
-    def even(v: float) -> int:
-        return int(round(v / 2)) * 2
-
-    x, y = even(box.x * scale), even(box.y * scale)
-    return Box(x, y, min(info.width - x, even(box.w * scale)), min(info.height - y, even(box.h * scale)))
-
-
-def detect_facecam(media: Path, info: MediaInfo, samples: int = 24) -> Box | None:
-    """The facecam overlay in source pixels, or None when there is none (or the face fills
-    the frame, which is a talking-head shot rather than an overlay)."""
-    if not info.has_video or info.width <= 0:
+                        best, best_score = (left, right, top, bottom), score
+    if best is None:
         return None
-    size = _work_size(info)
-    times = [info.duration * (0.02 + 0.96 * (i + 0.5) / samples) for i in range(samples)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        frames = [f for f in pool.map(lambda t: _grab(media, t, size), times) if f is not None]
-    if len(frames) < 3:
-        return None
-    cascade = _cascade()
-    faces = [_Face(i, *f) for i, frame in enumerate(frames) for f in _faces(frame, cascade)]
-    cluster = _largest_cluster(faces)
-    seen = len({f.frame for f in cluster})
-    if seen < max(3, MIN_SHARE * len(frames)):
-        return None
-    fx, fy, fw, fh = (float(np.median([getattr(f, k) for f in cluster])) for k in "xywh")
-    if fh > FULL_FRAME_FACE * size[1]:
-        return None
-    face = Box(int(fx), int(fy), int(fw), int(fh))
-    box = _overlay(frames, face) or _grown(face, size)
-    return _to_source(box, info.width / size[0], info)
+    return _refine(scorer, *best)
+
+
+def _refine(scorer: _Scorer, left: int, right: int, top: int, bottom: int, reach: int = 3) -> Box:
+    """Re-search each line a few pixels around where it was found, now scored along the whole
+    side: vertical lines, then horizontal ones with the new column range, twice."""
+    m = scorer.m
+
+    def nudge(kind: str, line: int, a: int, b: int, limit: int) -> int:
+        if line <= 0 or line >= limit:
+            return line
+        options = range(max(1, line - reach), min(limit - 1, line + reach) + 1)
+        return max(options, key=lambda c: (scorer.side(kind, c, a, b), -abs(c - line)))
+
+    for _ in range(2):
+        left = nudge("l", left, top, bottom, m.width)
+        right = nudge("r", right, top, bottom, m.width)
+        top = nudge("t", top, left, right, m.height)
+        bottom = nudge("b", bottom, left, right, m.height)
+    return Box(left, top, right - left, bottom - top)
 
 
 def _grown(face: Box, size: tuple[int, int]) -> Box:
-    """Without clear borders: the face is about 55 % of a webcam frame's width."""
-    w, h = face.w / 0.55, face.h / 0.55 * 0.85
-    x = max(0.0, face.x + face.w / 2 - w / 2)
-    y = max(0.0, face.y + face.h / 2 - h * 0.45)
-    return Box(int(x), int(y), int(min(w, size[0] - x)), int(min(h, size[1] - y)))
+    """Without clear borders: a webcam frame (4:3) around the face, the face about 55 % of
+    its width, centred, a little above the middle; clamped to the frame."""
+    w = min(size[0], face.w / FACE_OF_OVERLAY)
+    h = min(size[1], w * 0.75)
+    x = min(max(0.0, face.x + face.w / 2 - w / 2), size[0] - w)
+    y = min(max(0.0, face.y + face.h / 2 - h * 0.45), size[1] - h)
+    return Box(int(x), int(y), int(w), int(h))
+
+
+def _to_source(box: Box, scale: float, info: MediaInfo) -> Box:
+    x, y = _even(box.x * scale), _even(box.y * scale)
+    x1 = min(info.width, _even((box.x + box.w) * scale))
+    y1 = min(info.height, _even((box.y + box.h) * scale))
+    return Box(x, y, max(2, x1 - x), max(2, y1 - y))
+
+
+def detect_facecam(media: Path, info: MediaInfo, samples: int = 24) -> Box | None:
+    """The facecam overlay in source pixels, or None when there is none: no face at a stable
+    place in at least 35 % of the samples, or a face so large (a just-chatting or
+    talking-head shot) that the camera is the whole frame rather than an overlay."""
+    if not info.has_video or info.width <= 0 or info.height <= 0 or info.duration <= 0:
+        return None
+    size = _work_size(info)
+    frames = _sample_frames(media, info, max(MIN_FRAMES, samples), size)
+    if len(frames) < MIN_FRAMES:
+        return None
+    face = _facecam_face(frames)
+    if face is None or face.h > FULL_FRAME_FACE * size[1]:
+        return None
+    box = _overlay(_maps(frames), face) or _grown(face, size)
+    return _to_source(box, info.width / size[0], info)
+
+
+# -------------------------------------------------------------------------- face track
 
 
 def face_track(media: Path, start: float, end: float, info: MediaInfo,
                fps: float = 2.0) -> list[tuple[float, float | None]]:
-    """(seconds from start, centre x of the largest face in source pixels, or None)."""
-    size = _work_size(info)
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{start:.3f}",
-           "-t", f"{end - start:.3f}", "-i", str(media), "-an",
-           "-vf", f"fps={fps},scale={size[0]}:{size[1]},format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
+    """The horizontal centre (source pixels) of the largest face, `fps` times a second over
+    [start, end): (seconds from `start`, centre x or None where no face is seen). One low-res
+    grey decode of just that window, with input seeking."""
+    duration = end - start
+    if duration <= 0 or fps <= 0 or info.width <= 0 or info.height <= 0:
+        return []
+    size = _work_size(info, TRACK_W)
+    w, h = size
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{max(0.0, start):.3f}",
+           "-t", f"{duration:.3f}", "-i", str(media), "-map", "0:v:0", "-an", "-sn", "-dn",
+           "-vf", f"fps={fps},scale={w}:{h}:flags=area,format=gray",
+           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
     raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
-    n = len(raw) // (size[0] * size[1])
-    frames = np.frombuffer(raw[: n * size[0] * size[1]], np.uint8).reshape(n, size[1], size[0])
-    cascade = _cascade()
-    scale = info.width / size[0]
+    n = min(len(raw) // (w * h), int(np.ceil(duration * fps - 1e-6)))
+    frames = np.frombuffer(raw[: n * w * h], np.uint8).reshape(n, h, w)
+    scale = info.width / w
+    min_size = max(16, h // 16)
     out: list[tuple[float, float | None]] = []
     for i, frame in enumerate(frames):
-        found = _faces(frame, cascade)
+        found = _detect(frame, min_size, profile=True)
         if found:
-            x, _, w, _ = max(found, key=lambda f: f[2] * f[3])
-            out.append((i / fps, (x + w / 2) * scale))
+            x, _, fw, _ = max(found, key=lambda f: f[2] * f[3])
+            out.append((i / fps, (x + fw / 2) * scale))
         else:
             out.append((i / fps, None))
     return out

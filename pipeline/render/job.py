@@ -98,7 +98,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
         return hit["moments"], {**hit["summary"], "cached": True}
 
     started = time.monotonic()
-    parallel = settings.render.parallel or available_cores()
+    parallel = max(1, min(settings.render.parallel or available_cores(), len(moments)))
     threads = max(1, available_cores() // parallel)
     observer.stage_progress("render", 0.0, f"0/{len(moments)} clips")
     jobs = []
