@@ -251,3 +251,20 @@ def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world):
     job_lines = [line for line in lines if line["logger"] == "pipeline.worker"]
     assert job_lines and all(line["job_id"] != "-" for line in job_lines)
     assert metrics.CLIPS_SENT._value.get() >= 1
+
+
+def test_a_local_bot_api_server_accepts_big_uploads(tmp_path):
+    settings = load_settings(data_dir=str(tmp_path / "data"))
+    with FakeTelegram(local=True).run_in_thread() as tg:
+        bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
+                                   telegram_api_local=True)
+        assert bot_settings.download_limit_mb == 2000
+        app = App(settings, bot_settings)
+        try:
+            tg.user_sends_video(OWNER, b"\x00" * 1000, file_name="long_stream.mp4", duration=3 * 3600,
+                                file_size=300 * 2**20)
+            offer = layout_offer(tg, OWNER, 0)
+            assert "long_stream.mp4" in offer["text"] and "3:00:00" in offer["text"]
+        finally:
+            app.close()
+    assert app.error is None
