@@ -218,7 +218,14 @@ def submit(
     from pipeline.worker import open_database
     from pipeline.options import JobOptions
 
+    from pipeline.retention import check_free_space
+
     settings = _settings(config)
+    try:
+        check_free_space(settings.jobs_dir, settings.retention)
+    except ClipFactoryError as exc:
+        console.print(f"[red]{exc.user_message}[/red]")
+        raise typer.Exit(1) from exc
     source = str(Path(source).resolve()) if Path(source).exists() else source
     options = JobOptions(render=not no_render, layout=layout, top_k=top_k).to_dict()
 

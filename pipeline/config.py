@@ -204,6 +204,12 @@ class TemplateSettings(Section):
         return v
 
 
+class RetentionSettings(Section):
+    max_age_days: float = Field(7, gt=0)        # job folders of finished jobs older than this go
+    max_total_gb: float = Field(50, gt=0)       # and the oldest go while all of them weigh more
+    min_free_disk_mb: float = Field(2000, ge=0)  # below this, new jobs are refused
+
+
 class ObservabilitySettings(Section):
     metrics_enabled: bool = False
     metrics_host: str = "127.0.0.1"
@@ -234,6 +240,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     templates: dict[str, TemplateSettings] = {}
     observability: ObservabilitySettings = ObservabilitySettings()
+    retention: RetentionSettings = RetentionSettings()
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]

@@ -31,6 +31,7 @@ from pipeline.logs import job_context
 from pipeline.notify import Notifier
 from pipeline.options import JobOptions, apply_options
 from pipeline.render.job import RenderOptions, rerender_job
+from pipeline.retention import check_free_space, clean_job_folders
 from pipeline.runner import AnalysisPool, make_pool, run_job
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 STAGE_WEIGHTS = {"fetch": 8, "probe": 1, "audio": 3, "asr": 40, "audio_features": 3, "motion": 8,
                  "enrich": 5, "score": 2, "render": 30}
 PUSH_EVERY_S = 2.0
+CLEAN_EVERY_S = 600.0
 OOPS = "Something went wrong on our side while making your clips. I will try again."
 
 
@@ -170,6 +172,7 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
                 observer, [options.rank] if options.rank else None, options.extend_s or 0.0)
             report = {**report, "clips": [c for c in report["clips"] if not options.rank or c["rank"] == options.rank]}
         else:
+            check_free_space(ctx.settings.jobs_dir, ctx.settings.retention)
             source = await ctx.resolve_source(job, job_dir) if ctx.resolve_source else job.source
             report = await asyncio.to_thread(run_job, source, job_settings, ctx.settings.jobs_dir,
                                              observer, ctx.pool, job.id, render)
@@ -265,16 +268,26 @@ async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | Non
         await stop.wait()
         ctx.stopping.set()
 
-    async def refresh_metrics() -> None:
+    async def housekeeping() -> None:
+        last_clean = 0.0
         while True:
             with contextlib.suppress(Exception):
                 metrics.record_counts(await storage.counts_by_status(db))
+            if time.monotonic() - last_clean > CLEAN_EVERY_S:
+                last_clean = time.monotonic()
+                try:
+                    active = {j.id for j in await storage.list_jobs(db, limit=10_000, status=("queued", "running"))}
+                    removed = await asyncio.to_thread(clean_job_folders, settings.jobs_dir, settings.retention, active)
+                    if removed:
+                        log.info("retention removed %d old job folder(s)", len(removed))
+                except Exception as exc:
+                    log.warning("retention failed: %s", exc)
             await asyncio.sleep(15)
 
     if settings.observability.metrics_enabled and own_stop:
         metrics.serve(settings.observability.metrics_host, settings.observability.metrics_port)
     watcher = asyncio.create_task(watch_stop())
-    refresher = asyncio.create_task(refresh_metrics())
+    refresher = asyncio.create_task(housekeeping())
     try:
         await asyncio.gather(*(slot() for _ in range(slots or settings.worker.slots)))
     finally:

