@@ -82,6 +82,13 @@ FEATURES = (
 )
 
 
+def known_features(weights: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(weights) - set(FEATURES))
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; known: {list(FEATURES)}")
+    return weights
+
+
 class ScoringSettings(Section):
     top_k: int = Field(5, ge=1, le=50)
     min_clip_s: float = Field(15, gt=0)
@@ -97,9 +104,7 @@ class ScoringSettings(Section):
     @field_validator("weights")
     @classmethod
     def _known_weights(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(FEATURES))
-        if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FEATURES)}")
+        v = known_features(v)
         negative = [k for k, w in v.items() if w < 0]
         if negative:
             raise ValueError(f"weights must be >= 0, got negative for {negative}")
@@ -198,10 +203,7 @@ class TemplateSettings(Section):
     @field_validator("weights")
     @classmethod
     def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(FEATURES))
-        if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}")
-        return v
+        return known_features(v)
 
 
 class RetentionSettings(Section):
