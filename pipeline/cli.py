@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from pipeline.config import Settings, load_settings
@@ -30,7 +31,7 @@ def _settings(config: Optional[Path]) -> Settings:
     try:
         settings = load_settings(config)
     except ClipFactoryError as exc:
-        console.print(f"[red]{exc.user_message}[/red]")
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
         raise typer.Exit(2) from exc
     obs = settings.observability
     configure_logging(obs.log_level, obs.log_json, known_secrets(settings.worker.database_url))
@@ -100,7 +101,7 @@ def render(
     opts = _render_options(settings, layout, export, style, subtitles)
     job_dir = out / job_id
     if not (job_dir / "report.json").exists():
-        console.print(f"[red]No finished job '{job_id}' in {out}.[/red]")
+        console.print(f"[red]No finished job '{escape(job_id)}' in {escape(str(out))}.[/red]")
         raise typer.Exit(2)
     report = _with_progress(lambda observer: rerender_job(job_dir, settings, opts, observer))
     _print_result(report, out)
@@ -112,7 +113,7 @@ def _render_options(settings: Settings, layout, export, style, subtitles):
     try:
         return RenderOptions.from_settings(settings, layout, export, subtitles, style)
     except ClipFactoryError as exc:
-        console.print(f"[red]{exc.user_message}[/red]")
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -124,9 +125,9 @@ def _with_progress(work):
         with Progress(*columns, console=console) as progress:
             return work(RichObserver(progress))
     except ClipFactoryError as exc:
-        console.print(f"[red]{exc.user_message}[/red]")
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
         if exc.detail:
-            console.print(f"[dim]{exc.detail}[/dim]")
+            console.print(f"[dim]{escape(exc.detail)}[/dim]")
         raise typer.Exit(1) from exc
 
 
@@ -137,10 +138,10 @@ def _print_result(report: dict, out: Path) -> None:
     summary = report.get("render")
     if summary:
         for note in summary["notes"]:
-            console.print(f"[yellow]{note}[/yellow]")
+            console.print(f"[yellow]{escape(note)}[/yellow]")
         console.print(f"Clips: {summary['layout']} {summary['export']} via {summary['encoder']}, "
-                      f"in {out / report['job_id']}")
-    console.print(f"Report: {out / report['job_id'] / 'report.json'}")
+                      f"in {escape(str(out / report['job_id']))}")
+    console.print(f"Report: {escape(str(out / report['job_id'] / 'report.json'))}")
 
 
 @app.command()
@@ -186,7 +187,7 @@ def _run_bot(config: Optional[Path], with_worker: bool) -> None:
         bot_settings.require_token()
         asyncio.run(run_app(settings, bot_settings, with_worker=with_worker))
     except ClipFactoryError as exc:
-        console.print(f"[red]{exc.user_message}[/red]")
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -224,7 +225,7 @@ def submit(
     try:
         check_free_space(settings.jobs_dir, settings.retention)
     except ClipFactoryError as exc:
-        console.print(f"[red]{exc.user_message}[/red]")
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
         raise typer.Exit(1) from exc
     source = str(Path(source).resolve()) if Path(source).exists() else source
     options = JobOptions(render=not no_render, layout=layout, top_k=top_k).to_dict()
@@ -302,7 +303,7 @@ def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt
             await db.dispose()
 
     if not asyncio.run(go()):
-        console.print(f"[red]No active job {job_id}.[/red]")
+        console.print(f"[red]No active job {escape(job_id)}.[/red]")
         raise typer.Exit(1)
     console.print(f"cancel requested for {job_id}")
 

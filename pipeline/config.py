@@ -31,6 +31,11 @@ class FetchSettings(Section):
     format: str = "bv*[height<=480]+ba/b[height<=480]/bv*+ba/b"
     socket_timeout_s: float = Field(30, gt=0)
     retries: int = Field(3, ge=0)
+    allow_private_networks: bool = Field(
+        False, description="Fetch links whose host is (or resolves to) a loopback, private, link-local, "
+                           "multicast or reserved address. Off: such links are refused before anything is "
+                           "downloaded (a guard against server-side request forgery); turn on only for "
+                           "tests or a VOD server on your own network.")
 
 
 class AudioSettings(Section):

@@ -3,14 +3,22 @@
 Remote media is fetched with the yt-dlp Python API into the job folder as `source.<ext>`;
 `fetch.json` is written beside it (atomically) only after a complete download, so a job
 that is run again reuses the file instead of downloading it twice.
+
+Before yt-dlp or ffprobe opens a link, its host is resolved and the link is refused when any
+address is loopback, private, link-local, multicast, unspecified or reserved (IP literals in
+any spelling included: getaddrinfo normalises `2130706433` and `0x7f.1` to 127.0.0.1), unless
+`fetch.allow_private_networks` is on. A name that does not exist is a bad link
+(UnsupportedLinkError); a lookup that fails for another reason is a NetworkError, retried later.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
 import re
+import socket
 import subprocess
 import tempfile
 import threading
@@ -53,6 +61,12 @@ class _SizeLimitReached(Exception):
     """Raised from the progress hook to stop a download that grew past the size limit."""
 
 
+class PrivateNetworkError(UnsupportedLinkError):
+    """The link's host is, or resolves to, an address inside a private network."""
+
+    user_message = "This link points inside a private network, which I do not fetch."
+
+
 # ---------------------------------------------------------------------------- public
 
 
@@ -91,6 +105,7 @@ def fetch(source: str, job_dir: Path, settings: Settings,
         return cached
     if _record_path(job_dir).exists():
         _clear_source_files(job_dir)
+    check_public(url, settings)
     return _download(source, url, job_dir, settings, progress)
 
 
@@ -100,16 +115,97 @@ def describe(source: str, settings: Settings) -> tuple[str, float | None]:
     url = _web_url(source)
     if url is None:
         raise UnsupportedLinkError()
+    check_public(url, settings)
     tracker = _ProgressTracker(no_progress, int(settings.limits.max_filesize_mb * 1024 * 1024))
     with tempfile.TemporaryDirectory() as tmp:
         try:
             with yt_dlp.YoutubeDL(_ydl_options(Path(tmp), settings, tracker)) as ydl:
                 info = ydl.extract_info(url, download=False)
-                _check_before_download(info, settings)
+                duration = _check_before_download(info, settings)
         except yt_dlp.utils.YoutubeDLError as exc:
             raise _map_error(exc) from exc
-    duration, _ = _known_duration_and_size(info, settings)
     return _title(info, Path(urlsplit(url).path or "video")), duration
+
+
+def check_public(url: str, settings: Settings) -> None:
+    """Refuse a link whose host is, or resolves to, a non-public address.
+
+    Every address the host resolves to must be public: one private answer among public ones
+    is refused too. Does nothing when `fetch.allow_private_networks` is on.
+    """
+    if settings.fetch.allow_private_networks:
+        return
+    host = _host(url)
+    if not host:
+        raise UnsupportedLinkError(detail=f"no host in {url!r}")
+    for address in _resolve(host):
+        if not _is_public(address):
+            raise PrivateNetworkError(detail=f"{host} is {address}")
+
+
+# ---------------------------------------------------------------------------- network guard
+
+
+_NO_SUCH_NAME = {socket.EAI_NONAME} | (
+    {socket.EAI_NODATA} if hasattr(socket, "EAI_NODATA") else set())
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _resolve(host: str) -> list[str]:
+    """Every address `host` resolves to (an IP literal in any spelling resolves to itself)."""
+    try:
+        answers = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        if exc.errno in _NO_SUCH_NAME:
+            raise UnsupportedLinkError(
+                f"There is no site at {host}. Check the link for a typo.",
+                detail=f"getaddrinfo: {exc}") from None
+        raise NetworkError(f"I could not look up the site {host} right now. I will try again.",
+                           detail=f"getaddrinfo: {exc}") from None
+    except (UnicodeError, ValueError, OSError) as exc:
+        raise UnsupportedLinkError(detail=f"host {host!r}: {exc}") from None
+    addresses = sorted({str(info[4][0]) for info in answers})
+    if not addresses:
+        raise UnsupportedLinkError(f"There is no site at {host}. Check the link for a typo.",
+                                   detail="getaddrinfo gave no address")
+    return addresses
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])   # drop an IPv6 zone ("fe80::1%eth0")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 in IPv6 clothing (::ffff:a.b.c.d, DNS64's 64:ff9b::a.b.c.d) is that IPv4 address.
+        if ip.ipv4_mapped is not None:
+            return _is_public(str(ip.ipv4_mapped))
+        if ip in _NAT64:
+            return _is_public(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        if ip.sixtofour is not None and not _is_public(str(ip.sixtofour)):
+            return False
+        if ip.is_site_local:
+            return False
+    return ip.is_global and not (ip.is_loopback or ip.is_private or ip.is_link_local
+                                 or ip.is_multicast or ip.is_unspecified or ip.is_reserved)
+
+
+def _media_urls(info: dict[str, Any]) -> list[str]:
+    """The web URLs yt-dlp (and ffprobe) would open to download what `info` describes."""
+    urls = []
+    for fmt in info.get("requested_formats") or [info]:
+        for key in ("url", "manifest_url", "fragment_base_url"):
+            value = fmt.get(key)
+            if isinstance(value, str) and value.split(":", 1)[0].lower() in _WEB_SCHEMES:
+                urls.append(value)
+    return urls
 
 
 # ---------------------------------------------------------------------------- input
@@ -316,7 +412,8 @@ def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker")
     }
 
 
-def _check_before_download(info: dict[str, Any], settings: Settings) -> None:
+def _check_before_download(info: dict[str, Any], settings: Settings) -> float | None:
+    """Refuse what breaks the rules before anything is downloaded; the duration, if known."""
     if info.get("_type") in _PLAYLIST_TYPES or "entries" in info:
         raise UnsupportedLinkError(
             "This link is a playlist or a channel, not one video. Send the link to one VOD.")
@@ -329,6 +426,13 @@ def _check_before_download(info: dict[str, Any], settings: Settings) -> None:
     if status == "post_live":
         raise LiveStreamError("This stream just ended and the site is still preparing the VOD. "
                               "Send the link again in a little while.")
+    # The page may send the download elsewhere (a redirect, a media URL on another host).
+    checked: set[str] = set()
+    for media_url in _media_urls(info):
+        host = _host(media_url)
+        if host not in checked:
+            checked.add(host)
+            check_public(media_url, settings)
     duration, size = _known_duration_and_size(info, settings)
     limit_s = settings.limits.max_duration_s
     if duration is not None and duration > limit_s:
@@ -336,6 +440,7 @@ def _check_before_download(info: dict[str, Any], settings: Settings) -> None:
     max_bytes = settings.limits.max_filesize_mb * 1024 * 1024
     if size is not None and size > max_bytes:
         raise TooLargeError(_size_message(size, max_bytes))
+    return duration
 
 
 def _known_duration_and_size(info: dict[str, Any],
@@ -352,6 +457,7 @@ def _known_duration_and_size(info: dict[str, Any],
     only = formats[0] if len(formats) == 1 else {}
     direct = only.get("protocol") in _WEB_SCHEMES and only.get("url")
     if (duration is None or size is None) and direct:
+        check_public(only["url"], settings)   # ffprobe opens the URL itself
         probed_duration, probed_size = _probe_remote(
             only["url"], only.get("http_headers") or {}, settings.fetch.socket_timeout_s)
         duration = duration if duration is not None else probed_duration

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.probe import format_hms
@@ -15,8 +16,9 @@ def first_words(text: str, n: int = 12) -> str:
 
 
 def moments_table(report: dict[str, Any]) -> Table:
-    table = Table(title=f"Best moments — {report.get('title') or report['source']} "
-                        f"({format_hms(report['duration'])}, {report['language']})")
+    title = escape(str(report.get("title") or report["source"]))
+    table = Table(title=f"Best moments — {title} ({format_hms(report['duration'])}, "
+                        f"{report['language'] or 'no speech'})")
     for column, justify in (("#", "right"), ("start–end", "left"), ("score", "right"),
                             ("why", "left"), ("first words", "left")):
         table.add_column(column, justify=justify)
@@ -25,7 +27,7 @@ def moments_table(report: dict[str, Any]) -> Table:
             str(clip["rank"]),
             f"{format_hms(clip['start'])}–{format_hms(clip['end'])}",
             f"{clip['score']:.0f}",
-            ", ".join(clip["reasons"]),
-            first_words(clip["text"]),
+            escape(", ".join(clip["reasons"])),
+            escape(first_words(clip["text"])),
         )
     return table

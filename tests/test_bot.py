@@ -31,7 +31,7 @@ OWNER, FRIEND, STRANGER = 111, 222, 999
 class App:
     """The bot and a worker running in their own event loop in a thread."""
 
-    def __init__(self, settings, bot_settings) -> None:
+    def __init__(self, settings, bot_settings, with_worker: bool = True) -> None:
         self.loop = asyncio.new_event_loop()
         self.stop: asyncio.Event | None = None
         self.error: BaseException | None = None
@@ -40,7 +40,7 @@ class App:
         async def main() -> None:
             self.stop = asyncio.Event()
             ready.set()
-            await run_app(settings, bot_settings, with_worker=True, stop=self.stop)
+            await run_app(settings, bot_settings, with_worker=with_worker, stop=self.stop)
 
         def target() -> None:
             try:
@@ -65,7 +65,8 @@ def world(tmp_path_factory):
     make_sample(media / "vod.mp4", SampleSpec(duration=40, hype_at=(20,), width=320, height=180))
     (media / "page.html").write_text("<html><body>no video here</body></html>")
     settings = load_settings(data_dir=str(root / "data"), scoring={"top_k": 2},
-                             worker={"lease_s": 10, "heartbeat_s": 1, "poll_s": 0.2})
+                             worker={"lease_s": 10, "heartbeat_s": 1, "poll_s": 0.2},
+                             fetch={"allow_private_networks": True})
     log_stream = io.StringIO()
     with FakeTelegram().run_in_thread() as tg, serve_dir(media) as base:
         old_token = os.environ.get("TELEGRAM_BOT_TOKEN")
@@ -268,3 +269,46 @@ def test_a_local_bot_api_server_accepts_big_uploads(tmp_path):
         finally:
             app.close()
     assert app.error is None
+
+
+def test_telegram_server_errors_are_retried(world):
+    tg, _, _, _ = world
+    before = last_id(tg, FRIEND)
+    tg.server_error_next("sendMessage", status=502, times=2)
+    tg.send_text(FRIEND, "/start")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "Send me a link" in m["text"], timeout=30)
+    assert sum(c.status == 502 for c in tg.calls_to("sendMessage")) >= 2
+
+
+def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
+    """The bot alone is restarted while a separate worker runs the job: the worker keeps
+    editing the same status message (its id lives in the job's row) and delivers the clips."""
+    from bot.app import run_delivering_worker
+
+    www = tmp_path / "www"
+    www.mkdir()
+    make_sample(www / "vod.mp4", SampleSpec(duration=40, hype_at=(20,), width=320, height=180))
+    settings = load_settings(data_dir=str(tmp_path / "data"), scoring={"top_k": 1},
+                             fetch={"allow_private_networks": True},
+                             worker={"lease_s": 10, "heartbeat_s": 1, "poll_s": 0.2})
+    with FakeTelegram().run_in_thread() as tg, serve_dir(www) as base:
+        bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
+                                   telegram_api_local=False, telegram_status_every_s=0.5)
+        bot = App(settings, bot_settings, with_worker=False)
+        tg.send_text(OWNER, f"{base}/vod.mp4")
+        offer = layout_offer(tg, OWNER, 0)
+        tg.press_button(OWNER, offer, LayoutPick(request=keyboard_data(offer)[0].split(":")[1],
+                                                 layout="blur_fit").pack())
+        wait_message(tg, OWNER, lambda m: m["message_id"] == offer["message_id"] and "Queued" in m["text"])
+        bot.close()
+        worker_loop = asyncio.new_event_loop()
+        worker = threading.Thread(target=lambda: worker_loop.run_until_complete(
+            run_delivering_worker(settings, bot_settings, burst=True, slots=1)), daemon=True)
+        worker.start()
+        tg.wait_for_sync(lambda: any(c.params.get("message_id") == offer["message_id"] and "%" in str(c.params.get("text"))
+                                     for c in tg.calls_to("editMessageText")), timeout=300)
+        bot = App(settings, bot_settings, with_worker=False)  # the bot comes back mid-job
+        worker.join(600)
+        bot.close()
+        assert tg.message(OWNER, offer["message_id"])["text"].startswith("✅")
+        assert tg.calls_to("sendVideo")

@@ -1,51 +1,109 @@
-"""The facecam overlay is found on real webcam recordings composited over gameplay."""
+"""The facecam overlay is found on real webcam recordings composited over moving gameplay,
+and `face_track` follows a face that moves.
+
+The gameplay is generated: a test pattern, hue-cycling and scrolled diagonally (so its own
+edges move, like a game's camera), with two static HUD elements
+(edges that persist, like a game's HUD). Keyframes every 2 s, as streaming encoders do."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import ffmpeg
 
 from pipeline.models import Box
 from pipeline.probe import probe
-from pipeline.render.facecam import detect_facecam, face_track
+from pipeline.render.facecam import _grown, _maps, _overlay, detect_facecam, face_track
 
-GAMEPLAY = "testsrc2=size={w}x{h}:rate=30:duration=16,hue=H=t"
+FPS = 15
 
 
-def composite(tmp: Path, face: Path, size: tuple[int, int], box: Box, name: str) -> Path:
-    out = tmp / name
-    ffmpeg("-f", "lavfi", "-i", GAMEPLAY.format(w=size[0], h=size[1]), "-i", str(face),
-           "-filter_complex", f"[1:v]scale={box.w}:{box.h}[cam];[0:v][cam]overlay={box.x}:{box.y}:shortest=1",
-           "-t", "16", "-an", "-c:v", "libx264", "-preset", "ultrafast", str(out))
+def gameplay(w: int, h: int) -> str:
+    return (f"testsrc2=size={w}x{h}:rate={FPS},hue=H=t,"
+            f"scroll=h={100 / FPS / w:.6f}:v={60 / FPS / h:.6f},"     # 100 and 60 px/s, wrapping
+            f"drawbox=x={w // 3}:y={h * 9 // 10}:w={w // 3}:h={h // 20}:color=red@0.9:t=fill,"
+            f"drawbox=x=20:y=20:w={w // 6}:h={h // 12}:color=white@0.8:t=4")
+
+
+def encode_args(out: Path, seconds: float) -> list[str]:
+    return ["-t", str(seconds), "-an", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * FPS),
+            "-pix_fmt", "yuv420p", str(out)]
+
+
+def composite(out: Path, face: Path, size: tuple[int, int], box: Box, seconds: float = 16,
+              x_expr: str | None = None) -> Path:
+    ffmpeg("-f", "lavfi", "-i", gameplay(*size), "-i", str(face),
+           "-filter_complex", f"[1:v]scale={box.w}:{box.h}[cam];"
+                              f"[0:v][cam]overlay=x='{x_expr or box.x}':y={box.y}:shortest=1",
+           *encode_args(out, seconds))
     return out
 
 
 @pytest.mark.parametrize("face, size, box", [
-    ("face_talking_1.mp4", (1280, 720), Box(900, 40, 340, 340)),        # top right, with a margin
-    ("face_webcam_2.mp4", (1920, 1080), Box(0, 600, 512, 480)),         # bottom left, on the edges
-    ("face_talking_1.mp4", (1920, 1080), Box(60, 60, 420, 420)),        # top left, larger
-])
+    ("face_talking_1.mp4", (1280, 720), Box(900, 40, 340, 340)),      # top right, with a margin
+    ("face_talking_1.mp4", (1280, 720), Box(0, 420, 300, 300)),       # bottom left, on the edges
+    ("face_webcam_2.mp4", (1920, 1080), Box(1380, 560, 448, 420)),    # the other face, bigger frame
+], ids=["top-right", "bottom-left-corner", "other-face-1080p"])
 def test_facecam_found_with_iou_at_least_0_7(shared_media, tmp_path, face, size, box):
-    media = composite(tmp_path, shared_media / face, size, box, "stream.mp4")
+    media = composite(tmp_path / "stream.mp4", shared_media / face, size, box)
     found = detect_facecam(media, probe(media))
     assert found is not None
     assert found.iou(box) >= 0.7, (found, box, found.iou(box))
+    assert all(v % 2 == 0 for v in (found.x, found.y, found.w, found.h))
+    assert found.x + found.w <= size[0] and found.y + found.h <= size[1]
 
 
 def test_no_face_means_no_facecam(tmp_path):
     media = tmp_path / "gameplay.mp4"
-    ffmpeg("-f", "lavfi", "-i", GAMEPLAY.format(w=1280, h=720), "-t", "8", "-c:v", "libx264",
-           "-preset", "ultrafast", str(media))
-    assert detect_facecam(media, probe(media), samples=8) is None
+    ffmpeg("-f", "lavfi", "-i", gameplay(1280, 720), *encode_args(media, 8))
+    assert detect_facecam(media, probe(media), samples=12) is None
 
 
-def test_face_track_follows_the_face(shared_media):
-    media = shared_media / "face_talking_1.mp4"
-    info = probe(media)
-    track = face_track(media, 5.0, 9.0, info, fps=2.0)
-    assert [round(t, 2) for t, _ in track] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
-    xs = [x for _, x in track if x is not None]
-    assert len(xs) >= 6
-    assert all(150 < x < 330 for x in xs), xs
+def test_face_track_follows_a_moving_face(shared_media, tmp_path):
+    """The webcam slides right at 60 px/s; the face's centre is near the webcam's."""
+    box = Box(100, 200, 300, 300)
+    media = composite(tmp_path / "moving.mp4", shared_media / "face_talking_1.mp4", (1280, 720), box,
+                      seconds=8, x_expr="100+60*t")
+    start, end = 2.0, 7.0
+    track = face_track(media, start, end, probe(media), fps=2.0)
+    times = [t for t, _ in track]
+    assert [round(t, 2) for t in times] == [i / 2 for i in range(10)]
+    assert all(0 <= t < end - start for t in times)
+    near = [x is not None and abs(x - (100 + 60 * (start + t) + box.w / 2)) < 0.25 * box.w for t, x in track]
+    assert sum(near) >= 8, track
+
+
+def test_overlay_rectangle_from_persistent_lines():
+    """No video needed: frames whose background changes every sample, a static textured
+    "webcam" at 400..560 x 40..160 (640x360), the face box inside it. The rectangle comes
+    from the lines that persist, not from the face box."""
+    rng = np.random.default_rng(7)
+    cam = (rng.integers(90, 170, (120, 160)) // 20 * 20).astype(np.uint8)     # blocky, static
+    frames = []
+    for _ in range(16):
+        bg = rng.integers(0, 256, (9, 16)).astype(np.uint8)
+        frame = np.kron(bg, np.ones((40, 40), np.uint8))                      # moving big blocks
+        shift = rng.integers(0, 40, 2)
+        frame = np.roll(frame, tuple(shift), axis=(0, 1))
+        frame[40:160, 400:560] = cam
+        frames.append(frame)
+    found = _overlay(_maps(frames), Box(450, 70, 60, 60))
+    assert found is not None and found.iou(Box(400, 40, 160, 120)) >= 0.9, found
+
+
+def test_no_persistent_lines_means_the_grown_face_box():
+    """Everything changes between samples (no overlay border to see): no rectangle, and the
+    fallback is a webcam-shaped box around the face, the face about 55 % of its width."""
+    rng = np.random.default_rng(3)
+    frames = [np.roll(np.kron(rng.integers(0, 256, (10, 17)), np.ones((40, 40))).astype(np.uint8)[:360, :640],
+                      tuple(rng.integers(0, 40, 2)), axis=(0, 1)) for _ in range(12)]
+    face = Box(300, 150, 60, 60)
+    assert _overlay(_maps(frames), face) is None
+    grown = _grown(face, (640, 360))
+    assert 0.45 <= face.w / grown.w <= 0.65
+    assert abs((grown.x + grown.w / 2) - (face.x + face.w / 2)) <= 1
+    assert grown.y <= face.y and grown.y + grown.h >= face.y + face.h
+    corner = _grown(Box(0, 300, 60, 60), (640, 360))
+    assert corner.x == 0 and corner.y + corner.h <= 360

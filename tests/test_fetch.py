@@ -1,4 +1,8 @@
-"""pipeline.fetch against media generated with ffmpeg and served on 127.0.0.1."""
+"""pipeline.fetch against media generated with ffmpeg and served on 127.0.0.1.
+
+The test server is on loopback, which fetch refuses by default (the private-network guard),
+so these tests load their settings with `fetch.allow_private_networks` on; the guard's own
+tests at the end turn it off."""
 
 from __future__ import annotations
 
@@ -25,11 +29,27 @@ from pipeline.errors import (
     TooLongError,
     UnsupportedLinkError,
 )
-from pipeline.fetch import _map_error, fetch, is_url, source_identity
+from pipeline.fetch import (
+    PrivateNetworkError,
+    _check_before_download,
+    _is_public,
+    _map_error,
+    check_public,
+    describe,
+    fetch,
+    is_url,
+    source_identity,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
 DURATION = 8.0
+LOCAL = {"allow_private_networks": True}
+
+
+def local_settings(**overrides):
+    """Settings that let fetch reach the test server on 127.0.0.1."""
+    return load_settings(fetch=LOCAL, **overrides)
 
 
 def _ffmpeg(*args: str) -> None:
@@ -96,7 +116,7 @@ def base(server: ServedDir) -> ServedDir:
 
 @pytest.fixture
 def settings():
-    return load_settings()
+    return local_settings()
 
 
 class Recorder:
@@ -119,7 +139,7 @@ def _gets_of_a_full_fetch(base: ServedDir, job_dir: Path) -> int:
     """GETs of clip.mp4 for a whole fetch: looking the link up and reading its header take
     some, the download one more; a test that must not download sees fewer."""
     base.log.clear()
-    fetch(f"{base}/clip.mp4", job_dir, load_settings())
+    fetch(f"{base}/clip.mp4", job_dir, local_settings())
     return len(base.log.gets("/clip.mp4"))
 
 
@@ -244,7 +264,7 @@ def test_live_stream_is_refused(base, tmp_path, settings):
 
 
 def test_duration_limit_refuses_before_downloading(base, tmp_path):
-    settings = load_settings(limits={"max_duration_s": 5})
+    settings = local_settings(limits={"max_duration_s": 5})
     progress = Recorder()
 
     with pytest.raises(TooLongError) as err:
@@ -258,7 +278,7 @@ def test_duration_limit_refuses_before_downloading(base, tmp_path):
 
 
 def test_duration_limit_message_uses_hours_and_minutes(base, tmp_path):
-    settings = load_settings(limits={"max_duration_s": 5})
+    settings = local_settings(limits={"max_duration_s": 5})
     with pytest.raises(TooLongError) as err:
         fetch(f"{base}/hls/index.m3u8", tmp_path, settings)
     assert "h:mm" in err.value.user_message
@@ -266,14 +286,14 @@ def test_duration_limit_message_uses_hours_and_minutes(base, tmp_path):
 
 
 def test_size_limit_on_direct_file(base, tmp_path):
-    settings = load_settings(limits={"max_filesize_mb": 0.1})
+    settings = local_settings(limits={"max_filesize_mb": 0.1})
     with pytest.raises(TooLargeError):
         fetch(f"{base}/clip.mp4", tmp_path, settings)
     assert _leftovers(tmp_path) == []
 
 
 def test_size_limit_stops_a_download_that_grows_too_large(base, tmp_path):
-    settings = load_settings(limits={"max_filesize_mb": 0.3})
+    settings = local_settings(limits={"max_filesize_mb": 0.3})
     with pytest.raises(TooLargeError):
         fetch(f"{base}/hls/index.m3u8", tmp_path, settings)
     assert _leftovers(tmp_path) == []
@@ -412,3 +432,91 @@ def test_extractor_messages_map_to_errors(cause, expected):
     error = _map_error(_wrapped(cause))
     assert type(error) is expected
     assert error.detail and "please report" not in error.detail
+
+
+# ---------------------------------------------------------------------------- private networks
+
+
+PRIVATE_MESSAGE = "This link points inside a private network, which I do not fetch."
+
+
+def _port(base: ServedDir) -> str:
+    return base.rsplit(":", 1)[1]
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1", "localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "0", "[::1]",
+    "[::ffff:127.0.0.1]",
+])
+def test_loopback_in_any_spelling_is_refused_before_a_request(host, base, tmp_path):
+    url = f"http://{host}:{_port(base)}/clip.mp4"
+    with pytest.raises(PrivateNetworkError) as err:
+        fetch(url, tmp_path, load_settings())
+    assert err.value.user_message == PRIVATE_MESSAGE
+    assert isinstance(err.value, BadInputError) and not err.value.transient
+    with pytest.raises(PrivateNetworkError):
+        describe(url, load_settings())
+    assert base.log.entries == []
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("address, public", [
+    ("10.0.0.5", False), ("172.16.3.4", False), ("192.168.1.1", False), ("169.254.169.254", False),
+    ("224.0.0.251", False), ("0.0.0.0", False), ("240.0.0.1", False), ("100.64.0.1", False),
+    ("255.255.255.255", False), ("::", False), ("fe80::1%eth0", False), ("fd00::1", False),
+    ("fec0::1", False), ("ff02::1", False), ("2002:a00:1::", False), ("64:ff9b::a00:1", False),
+    ("8.8.8.8", True), ("2606:4700:4700::1111", True), ("64:ff9b::808:808", True),
+    ("::ffff:8.8.8.8", True),
+])
+def test_address_ranges(address, public):
+    assert _is_public(address) is public
+
+
+def test_one_private_answer_among_public_ones_is_refused(monkeypatch):
+    answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 0)) for ip in ("8.8.8.8", "10.0.0.7")]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answers)
+    with pytest.raises(PrivateNetworkError) as err:
+        check_public("https://vods.example.com/v.mp4", load_settings())
+    assert "10.0.0.7" in (err.value.detail or "")
+
+
+def test_public_address_passes_the_guard():
+    check_public("http://8.8.8.8/v.mp4", load_settings())       # an IP literal: no DNS needed
+
+
+def _gaierror(code: int):
+    def fail(*args, **kwargs):
+        raise socket.gaierror(code, "lookup failed")
+    return fail
+
+
+def test_a_name_that_does_not_exist_is_a_bad_link(monkeypatch, tmp_path):
+    monkeypatch.setattr(socket, "getaddrinfo", _gaierror(socket.EAI_NONAME))
+    with pytest.raises(UnsupportedLinkError) as err:
+        fetch("https://no-such-site.invalid/v.mp4", tmp_path, load_settings())
+    assert err.value.user_message == ("There is no site at no-such-site.invalid. "
+                                      "Check the link for a typo.")
+    assert not err.value.transient
+
+
+def test_a_lookup_that_fails_for_now_is_a_network_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(socket, "getaddrinfo", _gaierror(socket.EAI_AGAIN))
+    with pytest.raises(NetworkError) as err:
+        describe("https://vods.example.com/v.mp4", load_settings())
+    assert err.value.transient and "vods.example.com" in err.value.user_message
+
+
+def test_media_url_inside_a_private_network_is_refused_before_ffprobe(base):
+    """A page (or a redirect) on a public host may hand yt-dlp a media URL on a private one."""
+    info = {"url": f"{base}/clip.mp4", "protocol": "http", "ext": "mp4", "title": "clip"}
+    with pytest.raises(PrivateNetworkError):
+        _check_before_download(info, load_settings())
+    assert base.log.entries == []
+    assert _check_before_download(info, local_settings()) == pytest.approx(DURATION, abs=0.2)
+    assert base.log.entries, "with the setting on, ffprobe reads the header"
+
+
+def test_setting_comes_from_the_environment(monkeypatch):
+    assert load_settings().fetch.allow_private_networks is False
+    monkeypatch.setenv("CLIPFACTORY_FETCH__ALLOW_PRIVATE_NETWORKS", "true")
+    assert load_settings().fetch.allow_private_networks is True

@@ -7,16 +7,20 @@ overlay's rectangle is then read from edge maps averaged over the samples: its b
 straight lines that stay at the same place in every sample while what lies on both sides
 changes, so they survive the averaging while the gameplay's own moving edges blur away.
 
-Candidate lines are searched outward from the face on each side (the frame border is a
-candidate too, for an overlay in a corner); every combination of a left, right, top and
-bottom line is scored by its weakest side, each side measured along the overlay's extent
-between its corners with a low percentile (so a line that covers only part of the side, a
-gameplay edge running past the overlay, scores low) and a bonus when the content just
-outside the side changes from sample to sample (the gameplay) — the webcam's own static
-edges (a door, a picture frame) have static content on both sides. The best rectangle is
-then refined by re-searching each line near where it was found along the full extent,
-vertical then horizontal, twice. Without a clear rectangle the face box is grown into a
-webcam-shaped one (the face about 55 % of its width).
+Candidate lines are searched outward from the face on each side, as peaks of the edge
+strength taken as a median along the face's own rows (or columns); the frame border is a
+candidate too, for an overlay in a corner. Every combination of a left, right, top and
+bottom line is scored by its weakest side. A side is measured along the overlay's extent
+between its corners, with a low percentile (a line that covers only part of the side scores
+low); it must show an edge in at least half of the samples (moving gameplay edges that
+happened to land there a few times do not count); a line that runs on past both corners is
+the gameplay's, not the overlay's; and content outside the side that changes from sample to
+sample (the gameplay) earns a bonus over the webcam's own static edges (a door, a picture
+frame). A side on the frame border counts as a slightly weaker copy of the real ones, and a
+weak but clear line beats it. The best rectangle is then refined by re-searching each line a
+few pixels around, along the whole side: vertical lines, then horizontal ones over the new
+column range, twice. Without a clear rectangle the face box is grown into a 4:3 webcam
+frame, the face 55 % of its width.
 
 A face cluster too large to be an overlay (taller than 40 % of the frame) is a just-chatting
 or talking-head shot: the camera is the whole frame, there is no overlay, and the result is
@@ -43,12 +47,15 @@ MIN_FRAMES = 3            # and never fewer frames than this
 STABLE = 0.25             # the face's centre may wander this share of its width (std)
 FULL_FRAME_FACE = 0.40    # a face taller than this share of the frame is not an overlay
 FACE_OF_OVERLAY = 0.55    # without borders: the face's share of the overlay's width
-MIN_FACE_SHARE, MAX_FACE_SHARE = 0.2, 0.85   # the face's width as a share of the overlay's
+MIN_FACE_SHARE, MAX_FACE_SHARE = 0.2, 1.0    # the face box's width as a share of the overlay's
+FACE_BOX_SLACK = 0.05     # share of the face box an overlay's side may cut off
 MIN_ASPECT, MAX_ASPECT = 0.5, 2.4            # the overlay's width / height
-PEAKS = 8                 # candidate lines per side
+PEAKS = 12                # candidate lines per side
 BORDER_SIDE = 0.8         # a side on the frame border scores this much of the weakest real one
 LINE_FACTOR = 3.0         # a border is this much stronger than the frame's typical edge
 CLEAR = 4.0               # a side this much stronger than that floor is clearly a line
+EDGE_SEEN = 24.0          # |Sobel| above which a sample shows an edge (a step of ~6 grey levels)
+PERSISTENT = 0.5          # share of samples that must show a side's line (along 75 % of it)
 CHANGE_LEVEL = 12.0       # grey levels of sample-to-sample change that count as "changing"
 TRACK_W = 480             # working width of face_track
 
@@ -70,7 +77,7 @@ def _grab(media: Path, t: float, size: tuple[int, int], accurate: bool) -> np.nd
     keyframe before `t` and, when `accurate`, decodes on up to `t`; otherwise it returns the
     keyframe itself (one frame decoded), which is plenty when samples lie minutes apart."""
     w, h = size
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
            *([] if accurate else ["-noaccurate_seek"]), "-ss", f"{t:.3f}", "-i", str(media),
            "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1",
            "-vf", f"scale={w}:{h}:flags=area,format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
@@ -193,6 +200,8 @@ def _facecam_face(frames: Sequence[np.ndarray]) -> Box | None:
 class _Maps:
     cols: np.ndarray     # [x, y]: averaged |d/dx|, best of x-1..x+1 (vertical lines)
     rows: np.ndarray     # [y, x]: averaged |d/dy|, best of y-1..y+1 (horizontal lines)
+    cols_seen: np.ndarray  # [x, y]: share of samples with a vertical edge there (x-1..x+1)
+    rows_seen: np.ndarray  # [y, x]: share of samples with a horizontal edge there (y-1..y+1)
     change: np.ndarray   # [y, x]: how much each pixel changes between samples, 0..1
     floor: float         # the frame's typical edge strength
 
@@ -217,17 +226,23 @@ def _maps(frames: Sequence[np.ndarray]) -> _Maps:
     import cv2
 
     stack = np.stack(frames).astype(np.float32)
-    gx = np.zeros(stack.shape[1:], np.float32)
-    gy = np.zeros(stack.shape[1:], np.float32)
+    shape = stack.shape[1:]
+    gx, gy = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    seen_x, seen_y = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    across, down = np.ones((1, 3), np.uint8), np.ones((3, 1), np.uint8)
     for f in stack:
-        gx += np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3))
-        gy += np.abs(cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3))
-    gx /= len(stack)
-    gy /= len(stack)
+        ax = np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3))
+        ay = np.abs(cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3))
+        gx += ax
+        gy += ay
+        seen_x += cv2.dilate((ax > EDGE_SEEN).astype(np.uint8), across)
+        seen_y += cv2.dilate((ay > EDGE_SEEN).astype(np.uint8), down)
+    n = len(stack)
     spread = np.mean(np.abs(stack - np.median(stack, axis=0)), axis=0)
     change = np.clip(cv2.blur(spread, (3, 3)) / CHANGE_LEVEL, 0, 1)
-    floor = LINE_FACTOR * max(1.0, float(np.median(gx)), float(np.median(gy)))
-    return _Maps(_best_of_neighbours(gx.T), _best_of_neighbours(gy), change, floor)
+    floor = LINE_FACTOR * max(1.0, float(np.median(gx)) / n, float(np.median(gy)) / n)
+    return _Maps(_best_of_neighbours((gx / n).T), _best_of_neighbours(gy / n),
+                 (seen_x / n).T.copy(), seen_y / n, change, floor)
 
 
 def _strength(lines: np.ndarray, line: int, a: int, b: int) -> float:
@@ -276,12 +291,19 @@ class _Scorer:
         limit, along = (m.width, m.height) if vertical else (m.height, m.width)
         if line <= 0 or line >= limit:
             return None
+        # A border is there in (nearly) every sample; the gameplay's moving edges that
+        # happened to fall on this line in a few samples are not.
+        if _strength(m.cols_seen if vertical else m.rows_seen, line, a, b) < PERSISTENT:
+            return 0.0
         edge = _strength(lines, line, a, b)
-        # An overlay's border ends at its corners; a gameplay line runs on past them.
+        # An overlay's border ends at its corners; a gameplay line runs on past them. Past
+        # both corners: a panel stacked flush against the overlay continues one side only.
         reach = max(4, min(30, (b - a) // 3))
-        beyond = [_strength(lines, line, a - reach, a - 1) if a - 1 - max(0, a - reach) >= 4 else 0.0,
-                  _strength(lines, line, b + 1, b + reach) if min(along, b + reach) - b - 1 >= 4 else 0.0]
-        edge = max(0.0, edge - max(beyond))
+        beyond = [_strength(lines, line, a - reach, a - 1) if a - 1 - max(0, a - reach) >= 4 else None,
+                  _strength(lines, line, b + 1, b + reach) if min(along, b + reach) - b - 1 >= 4 else None]
+        past = [v for v in beyond if v is not None]
+        if past:
+            edge = max(0.0, edge - min(past))
         # The strip just outside the side: the gameplay there changes between samples.
         o0, o1 = (line - 4, line - 1) if kind in "lt" else (line + 2, line + 5)
         o0, o1 = max(0, o0), min(limit, o1)
@@ -289,16 +311,23 @@ class _Scorer:
         changing = float(np.median(strip)) if strip.size else 0.5
         return edge * (0.5 + changing)
 
-    def box(self, left: int, right: int, top: int, bottom: int, face: Box) -> tuple[float, float]:
+    def box(self, left: int, right: int, top: int, bottom: int, face: Box,
+            beat: float = 0.0) -> tuple[float, float]:
         """(clearness, strength) of the rectangle, compared in that order.
 
         Both are the weakest side's score; in clearness a side counts at most as "clearly a
         line" (CLEAR x the frame's typical edge), so a weaker but clear border is not traded
         for the frame border. A side on the frame border shows no line: it counts as a slightly
         weaker copy of the others, and at least two sides must be lines. A face far from the
-        middle of the rectangle costs a little."""
-        sides = [self.side("l", left, top, bottom), self.side("r", right, top, bottom),
-                 self.side("t", top, left, right), self.side("b", bottom, left, right)]
+        middle of the rectangle costs a little. (0, 0) as soon as the rectangle's clearness
+        is sure to fall short of `beat`."""
+        cap = CLEAR * self.m.floor
+        sides: list[float | None] = []
+        for kind, line, a, b in (("l", left, top, bottom), ("r", right, top, bottom),
+                                 ("t", top, left, right), ("b", bottom, left, right)):
+            sides.append(self.side(kind, line, a, b))
+            if sides[-1] is not None and min(sides[-1], cap) < beat:
+                return 0.0, 0.0
         real = [s for s in sides if s is not None]
         if len(real) < 2:
             return 0.0, 0.0
@@ -307,7 +336,7 @@ class _Scorer:
         off = max(0.0, abs(rel_x - 0.5) - 0.15) + max(0.0, abs(rel_y - 0.45) - 0.2)
         factor = BORDER_SIDE ** (len(sides) - len(real)) * max(0.0, 1 - 2 * off)
         weakest = min(real)
-        return min(weakest, CLEAR * self.m.floor) * factor, weakest * factor
+        return min(weakest, cap) * factor, weakest * factor
 
 
 def _overlay(maps: _Maps, face: Box) -> Box | None:
@@ -321,11 +350,12 @@ def _overlay(maps: _Maps, face: Box) -> Box | None:
     # overlay whatever its size; a median, so a line must run along all of it.
     col_profile = np.median(maps.cols[:, fy0:fy1], axis=1)
     row_profile = np.median(maps.rows[:, fx0:fx1], axis=1)
-    gap = max(1, face.w // 10)
-    lefts = _peaks(col_profile, fx1 - reach_x, fx0 - gap) + [0]
-    rights = _peaks(col_profile, fx1 + gap, fx0 + reach_x) + [w]
-    tops = _peaks(row_profile, fy1 - reach_y, fy0 - gap) + [0]
-    bottoms = _peaks(row_profile, fy1 + gap, fy0 + reach_y + face.h) + [h]
+    # A Haar box runs a little past the face: a tight webcam crop may cut into it.
+    inset_x, inset_y = int(face.w * FACE_BOX_SLACK), int(face.h * FACE_BOX_SLACK)
+    lefts = _peaks(col_profile, fx1 - reach_x, fx0 + inset_x) + [0]
+    rights = _peaks(col_profile, fx1 - inset_x, fx0 + reach_x) + [w]
+    tops = _peaks(row_profile, fy1 - reach_y, fy0 + inset_y) + [0]
+    bottoms = _peaks(row_profile, fy1 - inset_y, fy0 + reach_y + face.h) + [h]
     scorer = _Scorer(maps)
     best, best_score = None, (maps.floor, 0.0)
     for left in lefts:
@@ -338,7 +368,7 @@ def _overlay(maps: _Maps, face: Box) -> Box | None:
                     height = bottom - top
                     if not (MIN_ASPECT <= width / height <= MAX_ASPECT and height >= face.h / MAX_FACE_SHARE):
                         continue
-                    score = scorer.box(left, right, top, bottom, face)
+                    score = scorer.box(left, right, top, bottom, face, best_score[0])
                     if score > best_score:
                         best, best_score = (left, right, top, bottom), score
     if best is None:
@@ -412,8 +442,9 @@ def face_track(media: Path, start: float, end: float, info: MediaInfo,
         return []
     size = _work_size(info, TRACK_W)
     w, h = size
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{max(0.0, start):.3f}",
-           "-t", f"{duration:.3f}", "-i", str(media), "-map", "0:v:0", "-an", "-sn", "-dn",
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-skip_loop_filter", "all",
+           "-ss", f"{max(0.0, start):.3f}", "-t", f"{duration:.3f}", "-i", str(media),
+           "-map", "0:v:0", "-an", "-sn", "-dn",
            "-vf", f"fps={fps},scale={w}:{h}:flags=area,format=gray",
            "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
     raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
