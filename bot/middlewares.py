@@ -11,7 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import TelegramObject, Update
 
 import storage
 from bot.context import AppContext
@@ -83,7 +83,3 @@ class RetryMiddleware(BaseRequestMiddleware):
                             type(method).__name__, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
-
-
-def message_of(event: Message | CallbackQuery) -> Message | None:
-    return event if isinstance(event, Message) else event.message  # type: ignore[return-value]

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-STAGES = ("fetch", "probe", "audio", "asr", "audio_features", "motion", "enrich", "score", "render")
-
-
 class Observer(Protocol):
     def stage_progress(self, stage: str, fraction: float, note: str = "") -> None: ...
 

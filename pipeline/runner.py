@@ -8,7 +8,6 @@ run after a crash) skips it."""
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import re
 import time

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from helpers import run_cli
-from test_worker import env_for, jobs, start_worker, submit_copies, short_media  # noqa: F401
+from test_worker import env_for, jobs, short_media, start_worker, submit_copies  # noqa: F401 (fixture)
 
 import storage
 from pipeline.config import load_settings
@@ -61,7 +61,7 @@ def test_busy_database_is_waited_for(tmp_path):
     assert created and waited >= 1.0
 
 
-def test_ffmpeg_crashing_mid_job_is_retried_later(short_media, tmp_path):
+def test_ffmpeg_crashing_mid_job_is_retried_later(short_media, tmp_path):  # noqa: F811
     """An ffmpeg that dies (SIGSEGV) when it renders: the job goes back to the queue with a
     message, to be retried after a backoff, and the worker carries on."""
     real = next(p for p in os.environ["PATH"].split(os.pathsep) if (Path(p) / "ffmpeg").exists())

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-import pytest
 from helpers import ROOT, cli_cmd, ffmpeg, only_report, run_cli
 
 from pipeline.config import FEATURES

@@ -12,7 +12,7 @@ import pytest
 from helpers import ffmpeg, only_report, run_cli
 
 from pipeline.config import load_settings
-from pipeline.models import MediaInfo, Transcript
+from pipeline.models import MediaInfo
 from pipeline.probe import probe
 from pipeline.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
 from pipeline.render.job import RenderOptions, render_moments
