@@ -312,3 +312,42 @@ def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
         bot.close()
         assert tg.message(OWNER, offer["message_id"])["text"].startswith("✅")
         assert tg.calls_to("sendVideo")
+
+
+def test_a_clip_is_delivered_once_even_when_a_job_is_resumed(tmp_path):
+    """A worker that takes over a job delivers again only what was not delivered."""
+    from bot.factory import create_bot
+    from bot.notifier import TelegramNotifier
+    import storage
+
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=108x192:rate=10:duration=2",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(job_dir / "clip_01.mp4")], check=True)
+    clip = {"rank": 1, "start": 0.0, "end": 2.0, "score": 70.0, "text": "hello there",
+            "breakdown": {"loudness": 0.9, "motion": 0.5}, "reasons": ["loud"], "file": "clip_01.mp4"}
+
+    async def scenario(tg) -> None:
+        url = storage.sqlite_url(tmp_path / "db.sqlite")
+        await storage.migrate(url)
+        db = storage.make_engine(url)
+        bot = create_bot(BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
+                                     telegram_api_local=False))
+        try:
+            user = await storage.ensure_user(db, telegram_id=OWNER)
+            job, _ = await storage.enqueue(db, user, "https://example.com/v.mp4", {}, chat_id=OWNER)
+            await storage.record_clips(db, job.id, [clip])
+            notifier = TelegramNotifier(bot, db, BotSettings())
+            await notifier.clip_ready(job, clip, job_dir)
+            await storage.record_clips(db, job.id, [clip])      # the job resumed elsewhere
+            await notifier.clip_ready(job, clip, job_dir)
+            [stored] = await storage.clips_for(db, job.id)
+            assert stored.delivered_at is not None and stored.telegram_file_id
+        finally:
+            await bot.session.close()
+            await db.dispose()
+
+    with FakeTelegram().run_in_thread() as tg:
+        tg.add_user(OWNER)
+        asyncio.run(scenario(tg))
+        assert len(tg.calls_to("sendVideo")) == 1
