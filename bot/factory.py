@@ -35,8 +35,8 @@ def create_dispatcher(ctx: AppContext) -> Dispatcher:
     dp = Dispatcher()
     dp.update.outer_middleware(AccessMiddleware(ctx))
     # intake last: it answers any other text.
-    dp.include_routers(start.router, jobs.router, settings.router, stats.router, choose.router,
-                       clips.router, intake.router)
+    dp.include_routers(start.make_router(), jobs.make_router(), settings.make_router(), stats.make_router(),
+                       choose.make_router(), clips.make_router(), intake.make_router())
     return dp
 
 

@@ -47,6 +47,8 @@ class App:
                 self.loop.run_until_complete(main())
             except BaseException as exc:  # surfaced by the tests
                 self.error = exc
+                import traceback
+                traceback.print_exc()
 
         self.thread = threading.Thread(target=target, daemon=True)
         self.thread.start()

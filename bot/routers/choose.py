@@ -15,7 +15,6 @@ from bot.context import AppContext
 from bot.texts import t
 from pipeline.options import JobOptions
 
-router = Router(name="choose")
 
 
 async def _own_request(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str,
@@ -30,7 +29,6 @@ async def _own_request(query: CallbackQuery, ctx: AppContext, user_id: int, lang
     return request
 
 
-@router.callback_query(LayoutPick.filter())
 async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppContext, user_id: int,
                       lang: str) -> None:
     request = await _own_request(query, ctx, user_id, lang, callback_data.request)
@@ -66,7 +64,6 @@ def _apply(options: dict, key: str, value: str) -> dict:
     return options
 
 
-@router.callback_query(OptionPick.filter(F.key.in_({"menu", "top_k", "length", "subtitles", "language", "back"})))
 async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppContext, user_id: int,
                       lang: str) -> None:
     request = await _own_request(query, ctx, user_id, lang, callback_data.request)
@@ -88,3 +85,11 @@ async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppC
           subs="on" if options.get("subtitles", ctx.settings.render.subtitles) else "off",
           lang=options.get("language", "auto")),
         reply_markup=keyboards.options(request.id, lang))
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="choose")
+    router.callback_query(LayoutPick.filter())(pick_layout)
+    router.callback_query(OptionPick.filter(F.key.in_({"menu", "top_k", "length", "subtitles", "language", "back"})))(pick_option)
+    return router

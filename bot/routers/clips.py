@@ -11,11 +11,9 @@ from bot.callbacks import ClipAction, RelayoutPick, Vote
 from bot.context import AppContext
 from bot.texts import t
 
-router = Router(name="clips")
 EXTEND_S = 10.0
 
 
-@router.callback_query(Vote.filter(F.vote.in_({1, -1})))
 async def vote(query: CallbackQuery, callback_data: Vote, ctx: AppContext, user_id: int, lang: str) -> None:
     clip = await storage.get_clip(ctx.db, callback_data.clip)
     job = await storage.get_job(ctx.db, clip.job_id) if clip else None
@@ -46,7 +44,6 @@ async def _rerender(query: CallbackQuery, ctx: AppContext, user_id: int, lang: s
     await query.answer()
 
 
-@router.callback_query(ClipAction.filter(F.action.in_({"relayout", "longer", "shorter"})))
 async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppContext, user_id: int,
                       lang: str) -> None:
     job = await _own_done_job(query, ctx, user_id, lang, callback_data.job)
@@ -64,7 +61,6 @@ async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppC
                     extend_s=(job.options.get("extend_s") or 0) + delta)
 
 
-@router.callback_query(RelayoutPick.filter())
 async def relayout(query: CallbackQuery, callback_data: RelayoutPick, ctx: AppContext, user_id: int,
                    lang: str) -> None:
     job = await _own_done_job(query, ctx, user_id, lang, callback_data.job)
@@ -74,3 +70,12 @@ async def relayout(query: CallbackQuery, callback_data: RelayoutPick, ctx: AppCo
         await query.answer(t(lang, "expired"), show_alert=True)
         return
     await _rerender(query, ctx, user_id, lang, job, callback_data.rank, layout=callback_data.layout)
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="clips")
+    router.callback_query(Vote.filter(F.vote.in_({1, -1})))(vote)
+    router.callback_query(ClipAction.filter(F.action.in_({"relayout", "longer", "shorter"})))(clip_action)
+    router.callback_query(RelayoutPick.filter())(relayout)
+    return router

@@ -18,7 +18,6 @@ from pipeline.fetch import describe
 from pipeline.probe import format_hms
 from pipeline.retention import check_free_space
 
-router = Router(name="intake")
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
 
@@ -53,7 +52,6 @@ async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, sou
     await storage.update_request(ctx.db, request.id, message_id=sent.message_id)
 
 
-@router.message(F.text.regexp(URL, mode="search"))
 async def link(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     if await _refused(message, ctx, user_id, lang):
         return
@@ -71,7 +69,6 @@ def _is_video(mime: str | None, name: str | None) -> bool:
     return (mime or "").startswith("video/") or (name or "").lower().endswith(VIDEO_EXTENSIONS)
 
 
-@router.message(F.video | F.document)
 async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     media = message.video or message.document
     name = getattr(media, "file_name", None) or "video.mp4"
@@ -89,6 +86,14 @@ async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> 
     await _offer(message, ctx, user_id, lang, f"telegram:{media.file_id}", name, duration)
 
 
-@router.message(F.text)
 async def no_link(message: Message, lang: str) -> None:
     await message.answer(t(lang, "no_link"))
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="intake")
+    router.message(F.text.regexp(URL, mode="search"))(link)
+    router.message(F.video | F.document)(upload)
+    router.message(F.text)(no_link)
+    return router

@@ -15,11 +15,9 @@ from bot.callbacks import CancelJob
 from bot.context import AppContext
 from bot.texts import t
 
-router = Router(name="jobs")
 ACTIVE = ("queued", "running")
 
 
-@router.message(Command("queue"))
 async def queue(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     jobs = await storage.list_jobs(ctx.db, user_id, limit=10, status=ACTIVE)
     if not jobs:
@@ -48,7 +46,6 @@ async def _cancel(bot: Bot, ctx: AppContext, job_id: str, user_id: int, lang: st
     return True
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, command: CommandObject, bot: Bot, ctx: AppContext, user_id: int,
                  lang: str) -> None:
     if command.args:
@@ -62,7 +59,6 @@ async def cancel(message: Message, command: CommandObject, bot: Bot, ctx: AppCon
     await message.answer(t(lang, "cancel_requested"))
 
 
-@router.callback_query(CancelJob.filter())
 async def cancel_button(query: CallbackQuery, callback_data: CancelJob, bot: Bot, ctx: AppContext,
                         user_id: int, lang: str) -> None:
     job = await storage.get_job(ctx.db, callback_data.job)
@@ -71,3 +67,12 @@ async def cancel_button(query: CallbackQuery, callback_data: CancelJob, bot: Bot
         return
     cancelled = await _cancel(bot, ctx, job.id, user_id, lang)
     await query.answer(t(lang, "cancel_requested") if cancelled else t(lang, "nothing_to_cancel"))
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="jobs")
+    router.message(Command("queue"))(queue)
+    router.message(Command("cancel"))(cancel)
+    router.callback_query(CancelJob.filter())(cancel_button)
+    return router

@@ -12,7 +12,6 @@ from bot.context import AppContext
 from bot.keyboards import LAYOUT_LABELS
 from bot.texts import t
 
-router = Router(name="settings")
 
 
 def _keyboard(ctx: AppContext) -> InlineKeyboardMarkup:
@@ -38,12 +37,10 @@ async def _show(target: Message, ctx: AppContext, user_id: int, lang: str, edit:
         await target.answer(text, reply_markup=_keyboard(ctx))
 
 
-@router.message(Command("settings"))
 async def settings(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     await _show(message, ctx, user_id, lang)
 
 
-@router.callback_query(SettingPick.filter())
 async def pick(query: CallbackQuery, callback_data: SettingPick, ctx: AppContext, user_id: int, lang: str) -> None:
     key, value = callback_data.key, callback_data.value
     valid = {"layout": set(ctx.settings.layouts), "top_k": {"3", "5", "8"},
@@ -58,3 +55,11 @@ async def pick(query: CallbackQuery, callback_data: SettingPick, ctx: AppContext
     await query.answer(t(lang, "settings_saved"))
     if query.message is not None:
         await _show(query.message, ctx, user_id, lang, edit=True)
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="settings")
+    router.message(Command("settings"))(settings)
+    router.callback_query(SettingPick.filter())(pick)
+    return router

@@ -13,10 +13,8 @@ from bot.charts import stage_times
 from bot.context import AppContext
 from bot.texts import t
 
-router = Router(name="stats")
 
 
-@router.message(Command("stats"))
 async def stats(message: Message, ctx: AppContext, user_id: int, lang: str, is_admin: bool) -> None:
     jobs = await storage.list_jobs(ctx.db, None if is_admin else user_id, limit=1000)
     per_stage: dict[str, list[float]] = {}
@@ -32,3 +30,10 @@ async def stats(message: Message, ctx: AppContext, user_id: int, lang: str, is_a
         await message.answer_photo(BufferedInputFile(stage_times(medians), "stages.png"), caption=text)
     else:
         await message.answer(text)
+
+
+def make_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="stats")
+    router.message(Command("stats"))(stats)
+    return router
