@@ -25,7 +25,8 @@ COMMANDS = {
 def create_bot(bot_settings: BotSettings) -> Bot:
     server = bot_settings.telegram_api_server
     api = TelegramAPIServer.from_base(server, is_local=bot_settings.local_server) if server else None
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    timeout = bot_settings.telegram_request_timeout_s
+    session = AiohttpSession(api=api, timeout=timeout) if api else AiohttpSession(timeout=timeout)
     session.middleware(RetryMiddleware())
     return Bot(bot_settings.require_token(), session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))

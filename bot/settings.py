@@ -30,6 +30,8 @@ class BotSettings(BaseSettings):
     telegram_admins: str = ""
     telegram_max_active_jobs: int = Field(3, ge=1)
     telegram_status_every_s: float = Field(3.0, ge=0.5)
+    telegram_request_timeout_s: float = Field(
+        60.0, gt=0, description="Seconds before a Bot API request counts as timed out and is sent again.")
 
     @property
     def allowed_users(self) -> frozenset[int]:

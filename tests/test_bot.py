@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -353,3 +354,24 @@ def test_a_clip_is_delivered_once_even_when_a_job_is_resumed(tmp_path):
         tg.add_user(OWNER)
         asyncio.run(scenario(tg))
         assert len(tg.calls_to("sendVideo")) == 1
+
+
+def test_a_telegram_call_that_times_out_is_sent_again():
+    from bot.factory import create_bot
+
+    async def scenario(tg) -> None:
+        bot = create_bot(BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
+                                     telegram_api_local=False, telegram_request_timeout_s=0.5))
+        try:
+            tg.hang_next("sendMessage", seconds=3, apply=False)
+            started = time.monotonic()
+            sent = await bot.send_message(OWNER, "still here")
+            assert sent.text == "still here" and time.monotonic() - started >= 0.5
+        finally:
+            await bot.session.close()
+
+    with FakeTelegram().run_in_thread() as tg:
+        tg.add_user(OWNER)
+        asyncio.run(scenario(tg))
+        assert len(tg.calls_to("sendMessage")) >= 1
+        assert [m["text"] for m in tg.sent_messages(OWNER)] == ["still here"]
