@@ -119,7 +119,7 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
     `<out_dir>/<job_id>/report.json`; return the report."""
     observer = observer or NullObserver()
     job_id = job_id or job_id_for(source)
-    job_dir = Path(out_dir) / job_id
+    job_dir = Path(out_dir).resolve() / job_id
     job_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(job_dir, observer, {})
 

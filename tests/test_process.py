@@ -130,3 +130,11 @@ def test_dotenv_in_the_working_folder_is_read(tmp_path):
     proc = run_cli("process", "--sample", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "scoring.min_clip_s" in proc.stderr
+
+
+def test_a_relative_out_folder_works(tmp_path):
+    media = make_sample(tmp_path / "stream.mp4", SampleSpec(duration=30, hype_at=(10,), width=320, height=180))
+    proc = run_cli("process", str(media), "--out", "out", "--layout", "blur_fit", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = only_report(tmp_path / "out")
+    assert all((tmp_path / "out" / report["job_id"] / c["file"]).exists() for c in report["clips"])

@@ -85,6 +85,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
                    words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
                    observer: Observer | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Render every moment; returns the moments with `file`/`thumbnail` and a render summary."""
+    job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
     observer = observer or NullObserver()
     encoder = choose_encoder(settings.render.encoder)
     facecam = None
