@@ -42,3 +42,19 @@ def _no_user_overrides(monkeypatch):
     for key in list(os.environ):
         if key.startswith("CLIPFACTORY_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="module")
+def server(media: Path):
+    """The requesting module's `media` folder served on 127.0.0.1."""
+    from httpserver import serve_dir
+
+    with serve_dir(media) as base:
+        yield base
+
+
+@pytest.fixture
+def base(server):
+    """The module's server, its request log cleared for this test."""
+    server.log.clear()
+    return server

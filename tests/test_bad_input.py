@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import pytest
 from helpers import ffmpeg, only_report, run_cli
-from httpserver import ServedDir, serve_dir
 
 from pipeline.config import load_settings
 from pipeline.fetch import fetch
@@ -78,18 +77,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                 if "ENDLIST" not in line and "PLAYLIST-TYPE" not in line))
     shutil.copy(root / "short.mp4", root / f"{WEIRD_NAME}.mp4")
     return root
-
-
-@pytest.fixture(scope="module")
-def server(media: Path):
-    with serve_dir(media) as base:
-        yield base
-
-
-@pytest.fixture
-def base(server: ServedDir) -> ServedDir:
-    server.log.clear()
-    return server
 
 
 class _Forbidden(BaseHTTPRequestHandler):

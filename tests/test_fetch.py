@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from httpserver import ServedDir, serve_dir
+from httpserver import ServedDir
 from yt_dlp.networking.exceptions import HTTPError
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError, UserNotLive
 
@@ -100,18 +100,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _write_master_playlist(root)
     (root / "page.html").write_text("<html><body><p>Just words, no video.</p></body></html>")
     return root
-
-
-@pytest.fixture(scope="module")
-def server(media: Path):
-    with serve_dir(media) as base:
-        yield base
-
-
-@pytest.fixture
-def base(server: ServedDir) -> ServedDir:
-    server.log.clear()
-    return server
 
 
 @pytest.fixture
