@@ -38,10 +38,9 @@ def clean_job_folders(jobs_dir: Path, cfg: RetentionSettings, keep: Iterable[str
         return []
     now = now or time.time()
     keep = set(keep)
-    folders = sorted((p for p in jobs_dir.iterdir() if p.is_dir() and p.name not in keep),
-                     key=lambda p: p.stat().st_mtime)
-    sizes = {p: _size(p) for p in folders}
-    total = sum(_size(p) for p in jobs_dir.iterdir() if p.is_dir())
+    sizes = {p: _size(p) for p in jobs_dir.iterdir() if p.is_dir()}
+    total = sum(sizes.values())
+    folders = sorted((p for p in sizes if p.name not in keep), key=lambda p: p.stat().st_mtime)
     removed = []
     for folder in folders:
         too_old = now - folder.stat().st_mtime > cfg.max_age_days * 86400

@@ -160,11 +160,11 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
     await storage.add_event(ctx.db, job.id, "started", {"worker": ctx.worker_id, "attempt": job.attempts})
     try:
         try:
-            job_settings, render = apply_options(ctx.settings, JobOptions(**job.options))
+            options = JobOptions(**job.options)
         except ValidationError as exc:
             raise ClipFactoryError("The options of this job are not valid.", detail=str(exc)) from exc
+        job_settings, render = apply_options(ctx.settings, options)
         observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None)
-        options = JobOptions(**job.options)
         if options.rerender_of:
             job_dir = ctx.settings.jobs_dir / options.rerender_of
             report = await asyncio.to_thread(
