@@ -5,12 +5,16 @@ forward the same calls to a Notifier (Telegram)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 class Observer(Protocol):
     def stage_progress(self, stage: str, fraction: float, note: str = "") -> None: ...
 
     def stage_done(self, stage: str, seconds: float, cached: bool) -> None: ...
+
+    def clip_done(self, clip: dict[str, Any]) -> None:
+        """A rendered clip is ready (its file is in the job folder). Called from a render
+        thread as each clip finishes, before the others are, so it can be delivered early."""
 
 
 class NullObserver:
@@ -18,6 +22,9 @@ class NullObserver:
         pass
 
     def stage_done(self, stage: str, seconds: float, cached: bool) -> None:
+        pass
+
+    def clip_done(self, clip: dict[str, Any]) -> None:
         pass
 
 
@@ -40,3 +47,6 @@ class RichObserver:
     def stage_done(self, stage: str, seconds: float, cached: bool) -> None:
         label = f"{stage} [dim](cached)[/dim]" if cached else f"{stage} [dim]{seconds:.1f}s[/dim]"
         self._progress.update(self._task(stage), completed=1.0, description=label)
+
+    def clip_done(self, clip: dict[str, Any]) -> None:
+        self._progress.console.print(f"clip {clip['rank']} ready: {clip['file']} (score {clip['score']:.0f})")

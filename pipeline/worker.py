@@ -9,6 +9,7 @@ never thrown away."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -74,11 +75,12 @@ class JobObserver:
     database and the notifier on the event loop, at most every PUSH_EVERY_S."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, db: Any, job: storage.Job, worker_id: str,
-                 notifier: Notifier, signals: JobSignals, rendering: bool) -> None:
-        self._loop, self._db, self._job, self._worker = loop, db, job, worker_id
+                 notifier: Notifier, signals: JobSignals, rendering: bool, job_dir: Path) -> None:
+        self._loop, self._db, self._job, self._worker, self._job_dir = loop, db, job, worker_id, job_dir
         self._notifier, self._signals, self._rendering = notifier, signals, rendering
         self._fractions: dict[str, float] = {}
         self._last_push = 0.0
+        self._deliveries: list[concurrent.futures.Future] = []
 
     def _push(self, stage: str, note: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -109,6 +111,23 @@ class JobObserver:
             raise JobCancelled()
         if self._signals.stopping.is_set():
             raise JobInterrupted()
+
+    def clip_done(self, clip: dict[str, Any]) -> None:
+        """Store and send the clip now, while the others are still rendering."""
+        async def deliver() -> None:
+            try:
+                await storage.record_clips(self._db, self._job.id, [clip])
+                await self._notifier.clip_ready(self._job, clip, self._job_dir)
+            except Exception:  # the job goes on; the final pass sends what was not sent
+                log.exception("early delivery of clip %s failed", clip.get("rank"))
+
+        self._deliveries.append(asyncio.run_coroutine_threadsafe(deliver(), self._loop))
+
+    async def deliveries_settled(self) -> None:
+        """Wait for the clips sent early, so that the final pass does not send one twice."""
+        for fut in self._deliveries:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(fut)
 
 
 @dataclass
@@ -164,9 +183,10 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
         except ValidationError as exc:
             raise ClipFactoryError("The options of this job are not valid.", detail=str(exc)) from exc
         job_settings, render = apply_options(ctx.settings, options)
-        observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None)
+        job_dir = ctx.settings.jobs_dir / (options.rerender_of or job.id)
+        observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None,
+                               job_dir)
         if options.rerender_of:
-            job_dir = ctx.settings.jobs_dir / options.rerender_of
             report = await asyncio.to_thread(
                 rerender_job, job_dir, job_settings, render or RenderOptions.from_settings(job_settings),
                 observer, [options.rank] if options.rank else None, options.extend_s or 0.0)
@@ -176,6 +196,7 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
             source = await ctx.resolve_source(job, job_dir) if ctx.resolve_source else job.source
             report = await asyncio.to_thread(run_job, source, job_settings, ctx.settings.jobs_dir,
                                              observer, ctx.pool, job.id, render)
+        await observer.deliveries_settled()
         await storage.record_clips(ctx.db, job.id, report["clips"])
         if not await storage.complete(ctx.db, job.id, ctx.worker_id, _summary(report)):
             return "lost"

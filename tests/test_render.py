@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from pipeline.config import load_settings
 from pipeline.models import MediaInfo
 from pipeline.probe import probe
 from pipeline.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
-from pipeline.render.job import RenderOptions, render_moments
+from pipeline.render.job import ClipSource, RenderOptions, render_moments
 from pipeline.render.subtitles import build_ass, clean
 from pipeline.render.tracking import crop_x_expr, motion_track, smooth_positions
 
@@ -206,3 +207,64 @@ def test_gameplay_crop_follows_the_action(tmp_path):
     assert all(b[1] >= a[1] - 1 for a, b in zip(points, points[1:])), "smooth, no jitter back"
     expr = crop_x_expr(points, 404, 1280)
     assert expr.count("if(") == len(points) - 1
+
+
+class Recorder:
+    """An observer that notes each finished clip."""
+
+    def __init__(self) -> None:
+        self.clips: list[dict] = []
+        self.first = threading.Event()
+
+    def stage_progress(self, stage, fraction, note=""):
+        pass
+
+    def stage_done(self, stage, seconds, cached):
+        pass
+
+    def clip_done(self, clip):
+        self.clips.append(clip)
+        self.first.set()
+
+
+def test_first_clip_renders_and_is_announced_while_the_next_is_still_being_fetched(short_job):
+    settings = load_settings(render={"parallel": 1})
+    moments = [{"rank": r, "start": s, "end": s + 6.0, "score": 50.0 - r} for r, s in ((1, 30.0), (2, 60.0))]
+    rec = Recorder()
+    waited: list[bool] = []
+
+    def sources():
+        yield 0, ClipSource(short_job["media"], short_job["info"])
+        waited.append(rec.first.wait(timeout=120))  # the second section "downloads" until clip 1 is out
+        yield 1, ClipSource(short_job["media"], short_job["info"])
+
+    job_dir = short_job["dir"] / "overlap"
+    job_dir.mkdir()
+    clips, _ = render_moments(job_dir, short_job["media"], short_job["info"], moments, short_job["words"],
+                              settings, RenderOptions.from_settings(settings, layout="blur_fit"), "overlap",
+                              rec, sources())
+    assert waited == [True], "clip 1 was not finished before clip 2's media arrived"
+    assert [c["rank"] for c in rec.clips] == [1, 2]
+    assert [c["file"] for c in clips] == ["clip_01.mp4", "clip_02.mp4"]
+
+
+def test_a_section_with_an_offset_renders_the_same_moment(short_job, tmp_path):
+    settings = load_settings()
+    section = tmp_path / "section.mp4"
+    ffmpeg("-ss", "25", "-i", str(short_job["media"]), "-t", "25", "-c:v", "libx264", "-preset", "ultrafast",
+           "-c:a", "aac", str(section))
+    info = probe(section)
+    moment = {"rank": 1, "start": 30.0, "end": 36.0, "score": 50.0, "peak": 33.0}
+    opts = RenderOptions.from_settings(settings, layout="blur_fit", subtitles=False)
+    frames = {}
+    for name, src in (("whole", ClipSource(short_job["media"], short_job["info"])),
+                      ("section", ClipSource(section, info, offset=25.0))):
+        job_dir = tmp_path / name
+        job_dir.mkdir()
+        clips, _ = render_moments(job_dir, short_job["media"], short_job["info"], [moment], [], settings, opts,
+                                  name, None, iter([(0, src)]))
+        check_clip(job_dir / clips[0]["file"], (1080, 1920), 6.0, settings.render.max_size_mb)
+        frames[name] = [frame_at(job_dir / clips[0]["file"], t) for t in (1.0, 4.0)]
+    same = np.abs(frames["whole"][0] - frames["section"][0]).mean()
+    apart = np.abs(frames["whole"][0] - frames["whole"][1]).mean()
+    assert same < apart / 3, (same, apart)

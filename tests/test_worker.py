@@ -189,3 +189,42 @@ def test_submitting_the_same_thing_twice_gives_the_same_job(short_media, tmp_pat
     assert first.stdout.strip() == again.stdout.strip()
     assert "already queued" in again.stderr
     assert other.stdout.strip() != first.stdout.strip(), "other options make another job"
+
+
+class RecordingNotifier:
+    """Notes which clips were sent, and whether each was already stored when it was."""
+
+    def __init__(self, db) -> None:
+        self.db, self.sent = db, []
+
+    async def clip_ready(self, job, clip, job_dir):
+        stored = {c.rank for c in await storage.clips_for(self.db, job.id)}
+        self.sent.append((clip["rank"], clip["rank"] in stored, Path(job_dir)))
+
+
+def test_a_clip_is_stored_and_sent_as_soon_as_it_is_rendered(tmp_path):
+    import threading
+
+    from pipeline.worker import JobObserver, JobSignals
+
+    async def main():
+        url = storage.sqlite_url(tmp_path / "queue.db")
+        await storage.migrate(url)
+        db = storage.make_engine(url)
+        try:
+            user = await storage.ensure_user(db, 42, "streamer")
+            job, _ = await storage.enqueue(db, user, "vod.mp4", {})
+            notifier = RecordingNotifier(db)
+            signals = JobSignals(threading.Event(), threading.Event(), threading.Event())
+            observer = JobObserver(asyncio.get_running_loop(), db, job, "w1", notifier, signals, True, tmp_path)
+            clip = {"rank": 2, "start": 10.0, "end": 40.0, "score": 71.0, "breakdown": {}, "reasons": [],
+                    "text": "", "file": "clip_02.mp4", "thumbnail": "clip_02.jpg"}
+            await asyncio.to_thread(observer.clip_done, clip)   # the render thread's call
+            await observer.deliveries_settled()
+            return notifier.sent, [c.rank for c in await storage.clips_for(db, job.id)]
+        finally:
+            await db.dispose()
+
+    sent, stored = asyncio.run(main())
+    assert sent == [(2, True, tmp_path)]
+    assert stored == [2]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,10 +83,35 @@ def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo,
     return layouts.moving_crop(layout, out, src, expr, layout.kind)
 
 
+@dataclass(frozen=True)
+class ClipSource:
+    """Where a moment's pictures and sound come from: the analysed file itself, or a
+    full-quality section of the stream whose t = 0 is stream time `offset`."""
+
+    media: Path
+    info: MediaInfo
+    offset: float = 0.0
+
+
+def _scaled(box: Box | None, src: MediaInfo, to: MediaInfo) -> Box | None:
+    """A facecam found on the analysis proxy, in the pixels of a full-quality section."""
+    if box is None or (src.width, src.height) == (to.width, to.height):
+        return box
+    sx, sy = to.width / src.width, to.height / src.height
+    return Box(x=round(box.x * sx), y=round(box.y * sy), w=round(box.w * sx), h=round(box.h * sy))
+
+
 def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[dict[str, Any]],
                    words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
-                   observer: Observer | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Render every moment; returns the moments with `file`/`thumbnail` and a render summary."""
+                   observer: Observer | None = None,
+                   sources: Iterable[tuple[int, ClipSource]] | None = None,
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render every moment; returns the moments with `file`/`thumbnail` and a render summary.
+
+    `sources` yields (index into `moments`, ClipSource) as each moment's media becomes
+    available (sections still downloading); by default every moment is cut from `media`.
+    A moment starts rendering as soon as its source arrives, and `observer.clip_done` is
+    called as each clip finishes, so the first clip can be delivered before the last is cut."""
     job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
     observer = observer or NullObserver()
     encoder = choose_encoder(settings.render.encoder)
@@ -102,32 +129,42 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     parallel = max(1, min(settings.render.parallel or available_cores(), len(moments)))
     threads = max(1, available_cores() // parallel)
     observer.stage_progress("render", 0.0, f"0/{len(moments)} clips")
-    jobs = []
-    notes = set()
-    for m in moments:
-        plan = _plan(opts, settings, media, info, facecam, m["start"], m["end"])
-        if plan.note:
-            notes.add(plan.note)
-        name = f"clip_{m['rank']:02d}"
-        ass = None
-        if opts.subtitles:
-            ass = job_dir / f"{name}.ass"
-            doc = build_ass(words, m["start"], m["end"], settings.subtitle_styles[opts.style],
-                            settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
-            ass.write_text(doc, encoding="utf-8")
-        jobs.append((m, plan, ClipJob(media, m["start"], m["end"], job_dir / f"{name}.mp4",
-                                      job_dir / f"{name}.jpg", plan.graph, ass, encoder, threads,
-                                      m.get("peak", m["start"]))))
+    if sources is None:
+        sources = ((i, ClipSource(media, info)) for i in range(len(moments)))
+    notes: set[str] = set()
     done: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def render_one(m: dict[str, Any], plan: layouts.Plan, job: ClipJob) -> None:
+        stats = render_clip(job, settings.render)
+        clip = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name, "layout": plan.layout_used,
+                "size": list(settings.exports[opts.export]), **stats}
+        with lock:
+            done[m["rank"]] = clip
+            count = len(done)
+        observer.clip_done(clip)
+        observer.stage_progress("render", count / len(moments), f"{count}/{len(moments)} clips")
+
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = {pool.submit(render_clip, job, settings.render): (m, plan, job) for m, plan, job in jobs}
+        futures = []
+        for index, src in sources:
+            m = moments[index]
+            start, end = m["start"] - src.offset, m["end"] - src.offset
+            plan = _plan(opts, settings, src.media, src.info, _scaled(facecam, info, src.info), start, end)
+            if plan.note:
+                notes.add(plan.note)
+            name = f"clip_{m['rank']:02d}"
+            ass = None
+            if opts.subtitles:
+                ass = job_dir / f"{name}.ass"
+                doc = build_ass(words, m["start"], m["end"], settings.subtitle_styles[opts.style],
+                                settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
+                ass.write_text(doc, encoding="utf-8")
+            job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan.graph,
+                          ass, encoder, threads, m.get("peak", m["start"]) - src.offset)
+            futures.append(pool.submit(render_one, m, plan, job))
         for fut in as_completed(futures):
-            m, plan, job = futures[fut]
-            stats = fut.result()
-            done[m["rank"]] = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name,
-                               "layout": plan.layout_used, "size": list(settings.exports[opts.export]),
-                               **stats}
-            observer.stage_progress("render", len(done) / len(jobs), f"{len(done)}/{len(jobs)} clips")
+            fut.result()
     rendered = [done[m["rank"]] for m in moments]
     summary = {"layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
                "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
