@@ -4,6 +4,13 @@ Remote media is fetched with the yt-dlp Python API into the job folder as `sourc
 `fetch.json` is written beside it (atomically) only after a complete download, so a job
 that is run again reuses the file instead of downloading it twice.
 
+With `fetch.analysis_proxy` on, what is fetched is an analysis proxy: the smallest rendition of
+at least `fetch.proxy_min_height` plus the best audio. The full-quality rendition is chosen at
+the same time (`fetch.render_format`, preferring heights up to `fetch.render_max_height`) and
+recorded in the Source, so that pipeline.sections later downloads only the chosen moments in
+it (`section_info`, `download_section`). When both choices are the same format (a site with one
+file), the download is the full-quality file and no proxy.
+
 Before yt-dlp or ffprobe opens a link, its host is resolved and the link is refused when any
 address is loopback, private, link-local, multicast, unspecified or reserved (IP literals in
 any spelling included: getaddrinfo normalises `2130706433` and `0x7f.1` to 127.0.0.1), unless
@@ -13,6 +20,7 @@ any spelling included: getaddrinfo normalises `2130706433` and `0x7f.1` to 127.0
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import logging
@@ -28,7 +36,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import ContentTooShortError, GeoRestrictedError, UnsupportedError, UserNotLive
+from yt_dlp.utils import (
+    ContentTooShortError,
+    GeoRestrictedError,
+    UnsupportedError,
+    UserNotLive,
+    download_range_func,
+)
 
 from pipeline.cache import read_json, write_json
 from pipeline.config import Settings
@@ -55,6 +69,7 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PLAYLIST_TYPES = ("playlist", "multi_video")
+_SECTION_STEM = "section"
 
 
 class _SizeLimitReached(Exception):
@@ -141,6 +156,79 @@ def check_public(url: str, settings: Settings) -> None:
     for address in _resolve(host):
         if not _is_public(address):
             raise PrivateNetworkError(detail=f"{host} is {address}")
+
+
+def proxy_format(min_height: int) -> str:
+    """yt-dlp format selector of the analysis proxy: the smallest video at least `min_height`
+    high plus the best audio (or the smallest such combined file), else the best there is."""
+    return f"wv*[height>={min_height}]+ba/w[height>={min_height}]/bv*+ba/b"
+
+
+def section_info(source: Source, settings: Settings) -> dict[str, Any]:
+    """yt-dlp's info for the full-quality rendition of a proxy `source`, looked up and checked
+    (public media hosts, not live) without downloading; `download_section` reuses it."""
+    url = source.render_url
+    if not source.is_proxy or not url:
+        raise ValueError(f"{source.original} is not an analysis proxy: it has no sections to fetch")
+    check_public(url, settings)
+    tracker = _ProgressTracker(no_progress, int(settings.limits.max_filesize_mb * 1024 * 1024))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with yt_dlp.YoutubeDL(_section_options(source, settings, Path(tmp), tracker)) as ydl:
+                info = ydl.extract_info(url, download=False)
+        except yt_dlp.utils.YoutubeDLError as exc:
+            raise _map_error(exc) from exc
+    _check_media(info, settings)
+    return info
+
+
+def download_section(source: Source, info: dict[str, Any], start_s: float, end_s: float,
+                     out_dir: Path, settings: Settings, max_bytes: int) -> Path:
+    """Download stream time [start_s, end_s] of `source`'s full-quality rendition into `out_dir`
+    (an mp4, written by ffmpeg from the nearest keyframe with an edit list that starts at the
+    first frame at or after start_s); the file's path.
+
+    ffmpeg stops writing past `max_bytes`; a file larger than that raises TooLargeError.
+    """
+    tracker = _ProgressTracker(no_progress, max_bytes)
+    options = {
+        **_section_options(source, settings, out_dir, tracker),
+        "download_ranges": download_range_func(None, [(start_s, end_s)]),
+        # -f mp4 after yt-dlp's own -f: the edit list is what keeps the exact start.
+        "external_downloader_args": {"ffmpeg_o": ["-f", "mp4", "-fs", str(max_bytes + 1)]},
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            result = ydl.process_ie_result(copy.deepcopy(info), download=True)
+    except yt_dlp.utils.YoutubeDLError as exc:
+        raise _map_error(exc) from exc
+    paths = [Path(d["filepath"]) for d in result.get("requested_downloads") or ()
+             if d.get("filepath")]
+    path = next((p for p in paths if p.is_file() and p.stat().st_size > 0), None)
+    if path is None:
+        raise ProcessingError(detail=f"yt-dlp left no section file for {start_s:.2f}-{end_s:.2f}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TooLargeError(_size_message(None, max_bytes),
+                            detail=f"section {start_s:.2f}-{end_s:.2f} passed {max_bytes} bytes")
+    return path
+
+
+def section_size_estimate(info: dict[str, Any], seconds: float) -> int | None:
+    """Bytes that `seconds` of the rendition `info` describes will take, when the site says
+    (its size and duration, or its bitrate); None when it does not."""
+    total = 0.0
+    duration = _number(info.get("duration"))
+    for fmt in info.get("requested_formats") or [info]:
+        size = _number(fmt.get("filesize") or fmt.get("filesize_approx"))
+        tbr = _number(fmt.get("tbr"))
+        if size and duration:
+            total += size / duration * seconds
+        elif tbr:
+            total += tbr * 125 * seconds   # kbit/s to bytes/s
+        else:
+            return None
+    return int(total)
 
 
 # ---------------------------------------------------------------------------- network guard
@@ -299,7 +387,9 @@ def _load_record(job_dir: Path, original: str) -> Source | None:
         if path.parent != job_dir or not path.is_file() or path.stat().st_size != data["size"]:
             return None
         return Source(original=original, path=path.resolve(), title=data["title"], is_remote=True,
-                      webpage_url=data.get("webpage_url"), extractor=data.get("extractor"))
+                      webpage_url=data.get("webpage_url"), extractor=data.get("extractor"),
+                      is_proxy=bool(data.get("is_proxy")), render_url=data.get("render_url"),
+                      render_format=data.get("render_format"))
     except (AttributeError, KeyError, TypeError, OSError):
         return None
 
@@ -314,6 +404,9 @@ def _save_record(job_dir: Path, src: Source) -> None:
         "title": src.title,
         "webpage_url": src.webpage_url,
         "extractor": src.extractor,
+        "is_proxy": src.is_proxy,
+        "render_url": src.render_url,
+        "render_format": src.render_format,
     })
 
 
@@ -336,28 +429,35 @@ def _download(original: str, url: str, job_dir: Path, settings: Settings,
     max_bytes = int(settings.limits.max_filesize_mb * 1024 * 1024)
     progress(0.0, "Looking up the video")
     try:
-        info, result = _run_ytdlp(url, job_dir, settings, _ProgressTracker(progress, max_bytes))
+        info, result, render = _run_ytdlp(url, job_dir, settings,
+                                          _ProgressTracker(progress, max_bytes))
         path = _downloaded_file(result, max_bytes)
     except BadInputError:
         _clear_source_files(job_dir)
         raise
+    is_proxy = render is not None and render != info.get("format_id")
     src = Source(original=original, path=path.resolve(), title=_title(info, path),
                  is_remote=True, webpage_url=info.get("webpage_url") or url,
-                 extractor=info.get("extractor_key") or info.get("extractor"))
+                 extractor=info.get("extractor_key") or info.get("extractor"),
+                 is_proxy=is_proxy, render_url=url if is_proxy else None,
+                 render_format=render if is_proxy else None)
     _save_record(job_dir, src)
     progress(1.0, "Downloaded")
     return src
 
 
-def _run_ytdlp(url: str, job_dir: Path, settings: Settings,
-               tracker: "_ProgressTracker") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Look the link up, refuse what breaks the limits, then download; (info, result)."""
+def _run_ytdlp(url: str, job_dir: Path, settings: Settings, tracker: "_ProgressTracker",
+               ) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """Look the link up, refuse what breaks the limits, then download; (info, result, the
+    format id of the full-quality rendition when analysis proxies are on)."""
     try:
         with yt_dlp.YoutubeDL(_ydl_options(job_dir, settings, tracker)) as ydl:
             info = ydl.extract_info(url, download=False)
             _check_before_download(info, settings)
+            render = (_render_choice(info, job_dir, settings, tracker)
+                      if settings.fetch.analysis_proxy else None)
             tracker.parts = len(info.get("requested_formats") or ()) or 1
-            return info, ydl.process_ie_result(info, download=True)
+            return info, ydl.process_ie_result(info, download=True), render
     except _SizeLimitReached:
         raise TooLargeError(_size_message(None, tracker.max_bytes),
                             detail=f"download stopped after {tracker.downloaded} bytes") from None
@@ -379,6 +479,44 @@ def _downloaded_file(result: dict[str, Any], max_bytes: int) -> Path:
     return path
 
 
+def _render_choice(info: dict[str, Any], job_dir: Path, settings: Settings,
+                   tracker: "_ProgressTracker") -> str | None:
+    """The format id (e.g. "137+140") `fetch.render_format` picks among the formats of `info`;
+    None when it picks none. Nothing is downloaded."""
+    options = {**_ydl_options(job_dir, settings, tracker), **_render_selection(settings)}
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            chosen = ydl.process_ie_result(copy.deepcopy(info), download=False)
+    except yt_dlp.utils.YoutubeDLError as exc:
+        log.info("no full-quality rendition for %s: %s", info.get("webpage_url"), exc)
+        return None
+    return chosen.get("format_id")
+
+
+def _render_selection(settings: Settings, chosen: str | None = None) -> dict[str, Any]:
+    fetch_cfg = settings.fetch
+    return {
+        "format": f"{chosen}/{fetch_cfg.render_format}" if chosen else fetch_cfg.render_format,
+        "format_sort": [f"res:{fetch_cfg.render_max_height}"],
+    }
+
+
+def _section_options(source: Source, settings: Settings, out_dir: Path,
+                     tracker: "_ProgressTracker") -> dict[str, Any]:
+    return {
+        **_ydl_options(out_dir, settings, tracker),
+        **_render_selection(settings, source.render_format),
+        "outtmpl": {"default": _output_template(out_dir, _SECTION_STEM)},
+        "overwrites": True,
+        "fixup": "never",
+    }
+
+
+def _output_template(folder: Path, stem: str) -> str:
+    """yt-dlp's output template for `folder/stem.<ext>` (a % in the folder is not a field)."""
+    return str(folder / stem).replace("%", "%%") + ".%(ext)s"
+
+
 def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker") -> dict[str, Any]:
     fetch_cfg = settings.fetch
     return {
@@ -394,9 +532,10 @@ def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker")
         "extractor_retries": fetch_cfg.retries,
         "skip_unavailable_fragments": False,
         "concurrent_fragment_downloads": 4,
-        "format": fetch_cfg.format,
+        "format": (proxy_format(fetch_cfg.proxy_min_height) if fetch_cfg.analysis_proxy
+                   else fetch_cfg.format),
         "merge_output_format": "mp4",
-        "outtmpl": {"default": str(job_dir / f"{SOURCE_STEM}.%(ext)s")},
+        "outtmpl": {"default": _output_template(job_dir, SOURCE_STEM)},
         "restrictfilenames": True,
         "max_filesize": tracker.max_bytes,
         "progress_hooks": [tracker.hook],
@@ -414,6 +553,19 @@ def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker")
 
 def _check_before_download(info: dict[str, Any], settings: Settings) -> float | None:
     """Refuse what breaks the rules before anything is downloaded; the duration, if known."""
+    _check_media(info, settings)
+    duration, size = _known_duration_and_size(info, settings)
+    limit_s = settings.limits.max_duration_s
+    if duration is not None and duration > limit_s:
+        raise TooLongError(_duration_message(duration, limit_s))
+    max_bytes = settings.limits.max_filesize_mb * 1024 * 1024
+    if size is not None and size > max_bytes:
+        raise TooLargeError(_size_message(size, max_bytes))
+    return duration
+
+
+def _check_media(info: dict[str, Any], settings: Settings) -> None:
+    """Refuse a playlist, a live stream, and media served from a non-public address."""
     if info.get("_type") in _PLAYLIST_TYPES or "entries" in info:
         raise UnsupportedLinkError(
             "This link is a playlist or a channel, not one video. Send the link to one VOD.")
@@ -433,14 +585,6 @@ def _check_before_download(info: dict[str, Any], settings: Settings) -> float | 
         if host not in checked:
             checked.add(host)
             check_public(media_url, settings)
-    duration, size = _known_duration_and_size(info, settings)
-    limit_s = settings.limits.max_duration_s
-    if duration is not None and duration > limit_s:
-        raise TooLongError(_duration_message(duration, limit_s))
-    max_bytes = settings.limits.max_filesize_mb * 1024 * 1024
-    if size is not None and size > max_bytes:
-        raise TooLargeError(_size_message(size, max_bytes))
-    return duration
 
 
 def _known_duration_and_size(info: dict[str, Any],

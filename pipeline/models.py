@@ -17,6 +17,12 @@ class Source:
     is_remote: bool
     webpage_url: str | None = None
     extractor: str | None = None
+    # An analysis proxy is a small rendition of a remote VOD: the clips are rendered from
+    # full-quality sections of `render_url` in the yt-dlp format `render_format` instead
+    # (pipeline.sections).
+    is_proxy: bool = False
+    render_url: str | None = None
+    render_format: str | None = None
 
 
 @dataclass(frozen=True)
