@@ -70,6 +70,13 @@ class CorruptMediaError(BadInputError):
     user_message = "This file is damaged or is not a video I can read."
 
 
+class ChatLogError(BadInputError):
+    """A chat log the person gave that cannot be read."""
+
+    user_message = ("This chat log cannot be read. Send a TwitchDownloader JSON file, a YouTube live chat "
+                    "file (.live_chat.json) or a text log with lines like [0:12:34] name: message.")
+
+
 class NetworkError(ClipFactoryError):
     user_message = "The video site did not answer. I will try again."
     transient = True
@@ -80,3 +87,9 @@ class ProcessingError(ClipFactoryError):
 
     user_message = "Processing failed on our side. I will try again."
     transient = True
+
+
+class ChatUnavailableError(NetworkError):
+    """The chat replay could not be fetched; the job goes on without it."""
+
+    user_message = "The chat replay could not be fetched, so moments were found without it."

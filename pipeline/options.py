@@ -29,6 +29,7 @@ class JobOptions(BaseModel):
     rerender_of: str | None = None            # a finished job whose analysis is reused
     rank: int | None = Field(None, ge=1)      # with rerender_of: only this moment
     extend_s: float | None = Field(None, ge=-60, le=60)  # with rank: make that moment longer/shorter
+    chat: str | None = None                   # a chat log (file path or link) scored with the stream
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

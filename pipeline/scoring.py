@@ -28,7 +28,10 @@ REASONS = {
     "pitch": "voice pitch jumping",
     "exclamation": "exclamations",
     "scene_cuts": "rapid scene changes",
+    "chat": "chat went wild",
 }
+# Features a stream may not have at all (no chat replay): left out of its weighted sum then.
+OPTIONAL = ("chat",)
 
 
 def robust_norm(x: np.ndarray, z_cap: float) -> np.ndarray:
@@ -71,9 +74,17 @@ def feature_curves(raw: dict[str, np.ndarray], n: int, cfg: ScoringSettings) -> 
         "pitch": norm("pitch_semitone_std"),
         "exclamation": norm("exclamation"),
         "scene_cuts": norm("scene_cuts"),
+        "chat": norm("chat"),
     }
     assert set(curves) == set(FEATURES)
     return {k: smooth(v, cfg.smooth_s) for k, v in curves.items()}
+
+
+def active_weights(curves: dict[str, np.ndarray], weights: dict[str, float]) -> dict[str, float]:
+    """The weights that apply to this stream: an optional feature whose curve is flat (missing,
+    or constant) is absent, and its weight does not dilute the others."""
+    active = {k: w for k, w in weights.items() if k not in OPTIONAL or np.any(curves.get(k, 0) > 0)}
+    return active if sum(active.values()) > 0 else weights
 
 
 def combined(curves: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
@@ -94,8 +105,12 @@ def window_breakdown(curves: dict[str, np.ndarray], start: float, end: float) ->
     return {k: round(_hot_mean(v[lo:hi]), 4) for k, v in curves.items()}
 
 
-def virality(breakdown: dict[str, float], cfg: ScoringSettings) -> float:
-    weighted = sum(cfg.weights.get(k, 0.0) * v for k, v in breakdown.items()) / sum(cfg.weights.values())
+def virality(breakdown: dict[str, float], cfg: ScoringSettings,
+             weights: dict[str, float] | None = None) -> float:
+    """0..100 from a window's breakdown; `weights` (default: the configured ones) are those
+    active for the stream."""
+    weights = cfg.weights if weights is None else weights
+    weighted = sum(weights.get(k, 0.0) * v for k, v in breakdown.items()) / sum(weights.values())
     return round(100.0 * (1.0 - math.exp(-cfg.calibration * weighted)), 1)
 
 
@@ -150,7 +165,8 @@ def pick_moments(raw: dict[str, np.ndarray], sentences: Sequence[SentenceFeature
     """Top-K non-overlapping moments, best first, and the per-second combined score."""
     n = max(1, int(math.ceil(duration)))
     curves = feature_curves(raw, n, cfg)
-    score = combined(curves, cfg.weights)
+    weights = active_weights(curves, cfg.weights)
+    score = combined(curves, weights)
     starts = [f.start for f in sentences]
     ends = [f.end for f in sentences]
     loud = np.asarray(raw.get("loudness_db", np.zeros(n)))[:n]
@@ -163,7 +179,7 @@ def pick_moments(raw: dict[str, np.ndarray], sentences: Sequence[SentenceFeature
     for p in peaks:
         window = candidate_window(int(p), score, starts, ends, quiet, duration, cfg)
         breakdown = window_breakdown(curves, *window)
-        candidates.append((virality(breakdown, cfg), window, breakdown, int(p)))
+        candidates.append((virality(breakdown, cfg, weights), window, breakdown, int(p)))
     candidates.sort(key=lambda c: c[0], reverse=True)
     chosen: list[Moment] = []
     for value, window, breakdown, peak in candidates:
@@ -171,7 +187,7 @@ def pick_moments(raw: dict[str, np.ndarray], sentences: Sequence[SentenceFeature
             continue
         chosen.append(Moment(
             rank=len(chosen) + 1, start=window[0], end=window[1], score=value,
-            breakdown=breakdown, reasons=reasons(breakdown, cfg.weights),
+            breakdown=breakdown, reasons=reasons(breakdown, weights),
             text=_window_text(sentences, *window), peak=float(peak),
         ))
         if len(chosen) == cfg.top_k:

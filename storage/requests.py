@@ -33,6 +33,18 @@ async def get_request(db: Db, request_id: str) -> Request | None:
         return row_to(Request, row) if row else None
 
 
+async def open_request(db: Db, user_id: int, chat_id: int, message_id: int | None = None) -> Request | None:
+    """A request of this person's in this chat still waiting for its layout: the one whose
+    message `message_id` is, else the latest."""
+    query = sa.select(requests).where(requests.c.user_id == user_id, requests.c.chat_id == chat_id,
+                                      requests.c.job_id.is_(None))
+    if message_id is not None:
+        query = query.where(requests.c.message_id == message_id)
+    async with read_tx(db) as conn:
+        row = (await conn.execute(query.order_by(requests.c.created_at.desc()).limit(1))).mappings().first()
+        return row_to(Request, row) if row else None
+
+
 async def update_request(db: Db, request_id: str, **values: Any) -> None:
     """Set message_id, options or job_id of a request."""
     allowed = {"message_id", "options", "job_id"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from pathlib import Path
 
 from aiogram import F, Router
 from aiogram.types import Message
@@ -13,13 +14,15 @@ import storage
 from bot import keyboards
 from bot.context import AppContext
 from bot.texts import t
-from pipeline.errors import ClipFactoryError
+from pipeline.chat.parse import read_chat_file
+from pipeline.errors import ChatLogError, ClipFactoryError
 from pipeline.fetch import describe
 from pipeline.probe import format_hms
 from pipeline.retention import check_free_space
 
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
+CHAT_EXTENSIONS = (".json", ".txt", ".log")
 
 
 async def _refused(message: Message, ctx: AppContext, user_id: int, lang: str) -> bool:
@@ -86,6 +89,40 @@ async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> 
     await _offer(message, ctx, user_id, lang, f"telegram:{media.file_id}", name, duration)
 
 
+async def chat_log(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
+    """A chat log sent as a reply to, or after, a link still waiting for its layout: saved
+    beside the jobs and attached to that request, so the job scores its chat."""
+    from storage.requests import open_request
+
+    reply = message.reply_to_message
+    request = ((reply and await open_request(ctx.db, user_id, message.chat.id, reply.message_id))
+               or await open_request(ctx.db, user_id, message.chat.id))
+    if request is None:
+        await message.answer(t(lang, "chat_no_request"))
+        return
+    document = message.document
+    limit = min(ctx.bot_settings.download_limit_mb, ctx.settings.chat.max_file_mb)
+    if (document.file_size or 0) > limit * 2**20:
+        await message.answer(t(lang, "chat_too_big", limit=round(limit)))
+        return
+    target = ctx.settings.data_dir / "chat_logs" / f"{request.id}{Path(document.file_name).suffix.lower()}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await message.bot.download(document.file_id, destination=target)
+    try:
+        messages = await asyncio.to_thread(read_chat_file, target, limit)
+    except ChatLogError as exc:
+        target.unlink(missing_ok=True)
+        await message.answer(html.escape(exc.user_message))
+        return
+    await storage.update_request(ctx.db, request.id, options={**request.options, "chat": str(target.resolve())})
+    await message.answer(t(lang, "chat_attached", count=len(messages), chatters=len({m.author for m in messages}),
+                           title=html.escape(request.title or "video")))
+
+
+def _is_chat_log(message: Message) -> bool:
+    return bool(message.document and (message.document.file_name or "").lower().endswith(CHAT_EXTENSIONS))
+
+
 async def no_link(message: Message, lang: str) -> None:
     await message.answer(t(lang, "no_link"))
 
@@ -94,6 +131,7 @@ def make_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="intake")
     router.message(F.text.regexp(URL, mode="search"))(link)
+    router.message(_is_chat_log)(chat_log)
     router.message(F.video | F.document)(upload)
     router.message(F.text)(no_link)
     return router

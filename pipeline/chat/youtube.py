@@ -1,0 +1,70 @@
+"""YouTube live chat replay through yt-dlp: the `live_chat` subtitle of a past live stream,
+written into the job folder as `chat_replay.live_chat.json`, then parsed."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yt_dlp
+
+from pipeline.chat.models import ChatMessage
+from pipeline.chat.parse import read_chat_file
+from pipeline.config import Settings
+from pipeline.errors import ChatUnavailableError
+
+log = logging.getLogger(__name__)
+STEM = "chat_replay"
+
+
+class _Quiet:
+    def debug(self, msg: str) -> None:
+        log.debug(msg)
+
+    info = debug
+
+    def warning(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    def error(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+
+def ydl_options(job_dir: Path, settings: Settings) -> dict[str, Any]:
+    return {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": _Quiet(),
+        "noplaylist": True,
+        "skip_download": True,
+        "writesubtitles": True,
+        "writeautomaticsub": False,
+        "subtitleslangs": ["live_chat"],
+        "outtmpl": {"default": str(job_dir / f"{STEM}.%(ext)s")},
+        "socket_timeout": settings.chat.timeout_s,
+        "retries": settings.fetch.retries,
+        "enable_file_urls": False,
+        "writeinfojson": False,
+        "writethumbnail": False,
+        "color": "no_color",
+    }
+
+
+def youtube_chat(source: str | dict[str, Any], job_dir: Path, settings: Settings) -> list[ChatMessage] | None:
+    """The chat replay of a YouTube VOD link, or of an info dict yt-dlp already extracted;
+    None when the video has no chat replay (not a past live stream)."""
+    try:
+        with yt_dlp.YoutubeDL(ydl_options(Path(job_dir), settings)) as ydl:
+            if isinstance(source, dict):
+                info = ydl.process_ie_result(source, download=True)
+            else:
+                info = ydl.extract_info(source, download=True)
+    except yt_dlp.utils.YoutubeDLError as exc:
+        raise ChatUnavailableError(detail=f"yt-dlp: {exc}") from exc
+    chat = ((info or {}).get("requested_subtitles") or {}).get("live_chat") or {}
+    path = chat.get("filepath")
+    if not path or not Path(path).exists():
+        return None
+    return read_chat_file(path, settings.chat.max_file_mb)
