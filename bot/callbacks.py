@@ -40,3 +40,7 @@ class RelayoutPick(CallbackData, prefix="rl"):
 class SettingPick(CallbackData, prefix="st"):
     key: str
     value: str
+
+
+class WeightsAction(CallbackData, prefix="wt"):
+    action: str          # reset

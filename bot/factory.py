@@ -11,14 +11,16 @@ from aiogram.types import BotCommand
 
 from bot.context import AppContext
 from bot.middlewares import AccessMiddleware, RetryMiddleware
-from bot.routers import choose, clips, intake, jobs, settings, start, stats
+from bot.routers import choose, clips, intake, jobs, settings, start, stats, weights
 from bot.settings import BotSettings
 
 COMMANDS = {
     "en": [("start", "what this bot does"), ("help", "how to use it, limits"), ("queue", "your jobs"),
-           ("cancel", "stop your latest job"), ("settings", "your defaults"), ("stats", "your numbers")],
+           ("cancel", "stop your latest job"), ("settings", "your defaults"), ("stats", "your numbers"),
+           ("weights", "scoring weights learnt from your votes")],
     "ru": [("start", "что умеет бот"), ("help", "как пользоваться, ограничения"), ("queue", "ваши задачи"),
-           ("cancel", "остановить последнюю задачу"), ("settings", "настройки"), ("stats", "статистика")],
+           ("cancel", "остановить последнюю задачу"), ("settings", "настройки"), ("stats", "статистика"),
+           ("weights", "веса оценки по вашим голосам")],
 }
 
 
@@ -37,7 +39,7 @@ def create_dispatcher(ctx: AppContext) -> Dispatcher:
     dp.update.outer_middleware(AccessMiddleware(ctx))
     # intake last: it answers any other text.
     dp.include_routers(start.make_router(), jobs.make_router(), settings.make_router(), stats.make_router(),
-                       choose.make_router(), clips.make_router(), intake.make_router())
+                       weights.make_router(), choose.make_router(), clips.make_router(), intake.make_router())
     return dp
 
 

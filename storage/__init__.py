@@ -1,8 +1,8 @@
 """Persistence: the only package that speaks SQL.
 
-Jobs (a fair, leased queue), users, clips, feedback and job events, on SQLAlchemy 2 async:
-SQLite through aiosqlite by default (one file, WAL), PostgreSQL through asyncpg when
-several worker hosts share one database. One schema, Alembic migrations in
+Jobs (a fair, leased queue), users, clips, feedback, learnt weights and job events, on
+SQLAlchemy 2 async: SQLite through aiosqlite by default (one file, WAL), PostgreSQL through
+asyncpg when several worker hosts share one database. One schema, Alembic migrations in
 ``storage/migrations``, applied at start::
 
     from storage import make_engine, migrate, sqlite_url, enqueue, claim
@@ -20,7 +20,7 @@ the fair order.
 """
 
 from storage.db import make_engine, migrate, migrate_sync, normalise_url, sqlite_url
-from storage.models import Clip, HeartbeatResult, Job, JobEvent, Request, User
+from storage.models import Clip, HeartbeatResult, Job, JobEvent, LearntWeights, Request, User
 from storage.requests import create_request, get_request, set_status_message, update_request
 from storage.queue import (
     add_event,
@@ -30,22 +30,27 @@ from storage.queue import (
     clips_for,
     complete,
     counts_by_status,
+    delete_learnt_weights,
     ensure_user,
     enqueue,
     events_for,
     fail,
+    feedback_examples,
     feedback_for,
     get_clip,
     get_job,
+    get_learnt_weights,
     get_user,
     heartbeat,
     list_jobs,
     mark_cancelled,
     mark_delivered,
+    mark_kept,
     queue_position,
     record_clips,
     release,
     retry_delay,
+    save_learnt_weights,
     set_clip_file_id,
     set_progress,
     update_user,
@@ -60,4 +65,6 @@ __all__ = [
     "mark_cancelled", "mark_delivered", "migrate", "migrate_sync", "normalise_url",
     "queue_position", "record_clips", "release", "retry_delay", "set_clip_file_id",
     "set_progress", "sqlite_url", "update_user",
+    "LearntWeights", "delete_learnt_weights", "feedback_examples", "get_learnt_weights", "mark_kept",
+    "save_learnt_weights",
 ]

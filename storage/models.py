@@ -88,6 +88,17 @@ class Clip:
 
 
 @dataclass(frozen=True)
+class LearntWeights:
+    """Scoring weights learnt from a person's votes (template "": for all their jobs)."""
+
+    user_id: int
+    template: str
+    weights: dict[str, float]
+    votes: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class JobEvent:
     id: int
     job_id: str

@@ -47,8 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from storage.db import read_tx, utcnow, write_tx
 from storage.models import HeartbeatResult, Job, row_to
 from storage.records import (  # noqa: F401  (re-exported: the brief's storage.queue API)
-    add_event, add_feedback, clips_for, ensure_user, events_for, feedback_for, get_clip,
-    get_user, mark_delivered, record_clips, set_clip_file_id, update_user,
+    add_event, add_feedback, clips_for, delete_learnt_weights, ensure_user, events_for,
+    feedback_examples, feedback_for, get_clip, get_learnt_weights, get_user, mark_delivered,
+    mark_kept, record_clips, save_learnt_weights, set_clip_file_id, update_user,
 )
 from storage.tables import JOB_STATUSES, clips, job_events, jobs, users
 
@@ -478,4 +479,6 @@ __all__ = [
     "fail", "feedback_for", "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "mark_cancelled",
     "mark_delivered", "new_job_id", "queue_position", "record_clips", "release",
     "retry_delay", "set_clip_file_id", "set_progress", "update_user",
+    "delete_learnt_weights", "feedback_examples", "get_learnt_weights", "mark_kept",
+    "save_learnt_weights",
 ]

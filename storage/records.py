@@ -1,4 +1,4 @@
-"""Users, clips, feedback and job events: the records around a job.
+"""Users, clips, feedback, learnt weights and job events: the records around a job.
 
 Writes that may be repeated (a worker retried, two workers racing after a lost lease,
 a person pressing a button twice) are upserts: INSERT ... ON CONFLICT on both dialects.
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from storage.db import read_tx, utcnow, write_tx
-from storage.models import Clip, JobEvent, User, row_to
-from storage.tables import clips, feedback, job_events, users
+from storage.models import Clip, JobEvent, LearntWeights, User, row_to
+from storage.tables import clips, feedback, job_events, jobs, learnt_weights, users
 
 Db = AsyncEngine | async_sessionmaker
 
@@ -169,11 +169,94 @@ async def add_feedback(db: Db, clip_id: int, user_id: int, vote: int, *,
 
 
 async def feedback_for(db: Db, clip_id: int) -> dict[int, int]:
-    """{user_id: vote} for a clip."""
+    """{user_id: vote} for a clip (people who only kept it have not voted: left out)."""
     async with read_tx(db) as conn:
         rows = (await conn.execute(sa.select(feedback.c.user_id, feedback.c.vote)
-                                   .where(feedback.c.clip_id == clip_id))).all()
+                                   .where(feedback.c.clip_id == clip_id, feedback.c.vote != 0))).all()
     return {int(u): int(v) for u, v in rows}
+
+
+async def mark_kept(db: Db, clip_id: int, user_id: int, *, now: datetime | None = None) -> None:
+    """A person asked for this clip again (another layout, longer, shorter): they keep it.
+    Their vote, if any, is left as it is."""
+    now = utcnow(now)
+    async with write_tx(db) as conn:
+        stmt = _insert(conn, feedback).values(clip_id=clip_id, user_id=user_id, vote=0, kept=True,
+                                              created_at=now)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=["clip_id", "user_id"],
+            set_={"kept": True, "created_at": stmt.excluded.created_at}))
+
+
+def _label(vote: int, kept: bool) -> int | None:
+    """1 liked or kept, 0 disliked; an explicit vote wins over keeping (a 👎 clip asked
+    for longer is still one the person did not like)."""
+    if vote:
+        return 1 if vote > 0 else 0
+    return 1 if kept else None
+
+
+async def feedback_examples(db: Db, user_id: int, *, template: str | None = None,
+                            since: datetime | None = None,
+                            limit: int | None = None) -> list[tuple[dict[str, Any], int]]:
+    """A person's votes as learning examples, (clip breakdown, 1 liked or kept / 0 disliked),
+    newest first. `template`: only clips of jobs made with that channel template ("" for
+    jobs without one; None: all). `since`: only feedback given after that time. `limit`:
+    the newest that many."""
+    q = (sa.select(clips.c.breakdown, feedback.c.vote, feedback.c.kept, jobs.c.options)
+         .select_from(feedback.join(clips, clips.c.id == feedback.c.clip_id)
+                      .join(jobs, jobs.c.id == clips.c.job_id))
+         .where(feedback.c.user_id == user_id)
+         .order_by(feedback.c.created_at.desc(), feedback.c.id.desc()))
+    if since is not None:
+        q = q.where(feedback.c.created_at > since)
+    async with read_tx(db) as conn:
+        rows = (await conn.execute(q)).all()
+    out: list[tuple[dict[str, Any], int]] = []
+    for breakdown, vote, kept, options in rows:
+        label = _label(int(vote), bool(kept))
+        if label is None:
+            continue
+        if template is not None and ((options or {}).get("template") or "") != template:
+            continue
+        out.append((dict(breakdown or {}), label))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+# --- learnt weights -----------------------------------------------------------------
+
+async def save_learnt_weights(db: Db, user_id: int, template: str, weights: Mapping[str, float],
+                              votes: int, *, now: datetime | None = None) -> None:
+    """Store (replace) the weights learnt for a person, for one channel template or for
+    all their jobs (template "")."""
+    now = utcnow(now)
+    values = dict(user_id=user_id, template=template or "",
+                  weights={k: float(v) for k, v in weights.items()}, votes=int(votes), updated_at=now)
+    async with write_tx(db) as conn:
+        stmt = _insert(conn, learnt_weights).values(**values)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=["user_id", "template"],
+            set_={k: stmt.excluded[k] for k in ("weights", "votes", "updated_at")}))
+
+
+async def get_learnt_weights(db: Db, user_id: int, template: str = "") -> LearntWeights | None:
+    async with read_tx(db) as conn:
+        row = (await conn.execute(sa.select(learnt_weights).where(
+            learnt_weights.c.user_id == user_id,
+            learnt_weights.c.template == (template or "")))).mappings().first()
+    return None if row is None else row_to(LearntWeights, row)
+
+
+async def delete_learnt_weights(db: Db, user_id: int, template: str | None = None) -> int:
+    """Forget a person's learnt weights: one template's ("" for all-jobs weights), or every
+    one of them (None). Returns how many were deleted."""
+    cond = learnt_weights.c.user_id == user_id
+    if template is not None:
+        cond = sa.and_(cond, learnt_weights.c.template == template)
+    async with write_tx(db) as conn:
+        return int((await conn.execute(learnt_weights.delete().where(cond))).rowcount or 0)
 
 
 async def add_event(db: Db, job_id: str, kind: str, data: Mapping[str, Any] | None = None, *,

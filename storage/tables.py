@@ -130,8 +130,10 @@ feedback = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("clip_id", sa.Integer, sa.ForeignKey("clips.id", ondelete="CASCADE"), nullable=False),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("vote", sa.Integer, nullable=False),
+    sa.Column("vote", sa.Integer, nullable=False),   # 1 👍, -1 👎, 0 none (only kept)
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The person asked for the clip again (another layout, longer, shorter): a like.
+    sa.Column("kept", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("clip_id", "user_id"),
     sa.Index("ix_feedback_user_id", "user_id"),
 )
@@ -161,4 +163,15 @@ requests = sa.Table(
     sa.Column("job_id", sa.String(16), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_requests_user_id_created_at", "user_id", "created_at"),
+)
+
+# Scoring weights learnt from a person's votes: one row for all their jobs (template ""),
+# one per channel template they have voted enough on.
+learnt_weights = sa.Table(
+    "learnt_weights", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("template", sa.String(64), primary_key=True, server_default=""),
+    sa.Column("weights", JSONType, nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

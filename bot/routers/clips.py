@@ -1,4 +1,5 @@
-"""Buttons under a delivered clip: 👍/👎, another layout, longer, shorter."""
+"""Buttons under a delivered clip: 👍/👎, another layout, longer, shorter. Each vote, and
+each clip asked for again (kept: counts as a like), refits the person's weights."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot import keyboards
 from bot.callbacks import ClipAction, RelayoutPick, Vote
 from bot.context import AppContext
 from bot.texts import t
+from pipeline import learning_store
 
 EXTEND_S = 10.0
 
@@ -22,6 +24,7 @@ async def vote(query: CallbackQuery, callback_data: Vote, ctx: AppContext, user_
         return
     await storage.add_feedback(ctx.db, clip.id, user_id, callback_data.vote)
     await query.answer(t(lang, "vote_thanks"))
+    await learning_store.refit(ctx.db, ctx.settings, user_id, job.options.get("template"))
 
 
 async def _own_done_job(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str, job_id: str):
@@ -42,6 +45,10 @@ async def _rerender(query: CallbackQuery, ctx: AppContext, user_id: int, lang: s
     await storage.enqueue(ctx.db, user_id, job.source, options, max_attempts=ctx.settings.worker.max_attempts,
                           chat_id=chat_id, status_message_id=status.message_id if status else None)
     await query.answer()
+    clip = next((c for c in await storage.clips_for(ctx.db, job.id) if c.rank == rank), None)
+    if clip is not None:
+        await storage.mark_kept(ctx.db, clip.id, user_id)
+        await learning_store.refit(ctx.db, ctx.settings, user_id, job.options.get("template"))
 
 
 async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppContext, user_id: int,
