@@ -69,14 +69,26 @@ def _concat(parts: list[Path], out: Path, work: Path, *extra: str) -> None:
     _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), *extra, str(out))
 
 
-def _video(spec: SampleSpec, work: Path) -> Path:
-    encode = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(spec.fps * UNIT_S),
+def video_unit(out: Path, source: str, *, fps: int, vf: str | None = None) -> Path:
+    """Encode one 5-second picture unit from a lavfi `source`. Units made with the same fps
+    and size concatenate without re-encoding, which is what keeps long streams cheap."""
+    encode = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(fps * UNIT_S),
               "-pix_fmt", "yuv420p", "-t", str(UNIT_S)]
-    size = f"{spec.width}x{spec.height}"
-    calm, hype = work / "calm.mp4", work / "hype.mp4"
-    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={spec.fps}", *encode, str(calm))
-    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={spec.fps}",
-            "-vf", "noise=alls=100:allf=t+u,hue=H=t*3", *encode, str(hype))
+    _ffmpeg("-f", "lavfi", "-i", source, *(["-vf", vf] if vf else []), *encode, str(out))
+    return out
+
+
+def calm_source(width: int, height: int, fps: int) -> str:
+    return f"testsrc2=size={width}x{height}:rate={fps}"
+
+
+FRANTIC_VF = "noise=alls=100:allf=t+u,hue=H=t*3"
+
+
+def _video(spec: SampleSpec, work: Path) -> Path:
+    source = calm_source(spec.width, spec.height, spec.fps)
+    calm = video_unit(work / "calm.mp4", source, fps=spec.fps)
+    hype = video_unit(work / "hype.mp4", source, fps=spec.fps, vf=FRANTIC_VF)
     hype_units = {h // UNIT_S + k for h in spec.hype_at for k in range(spec.hype_len // UNIT_S)}
     parts = [hype if u in hype_units else calm for u in range(spec.duration // UNIT_S)]
     out = work / "video.mp4"
@@ -84,18 +96,24 @@ def _video(spec: SampleSpec, work: Path) -> Path:
     return out
 
 
-def _calm_talk(spec: SampleSpec, work: Path) -> Path:
+def calm_talk(duration: float, work: Path, *, sentences: tuple[str, ...] = CALM_EN, voice: str = "en-us",
+              every_s: float = 7.0, name: str = "calm") -> Path:
+    """Calm talk for `duration` seconds: one sentence every `every_s` seconds, as a mono WAV."""
     units = []
-    for i, sentence in enumerate(CALM_EN):
-        wav = espeak_wav(sentence, work / f"calm{i}.wav", speed=140, amplitude=70)
-        unit = work / f"calm_unit{i}.wav"
+    for i, sentence in enumerate(sentences):
+        wav = espeak_wav(sentence, work / f"{name}{i}.wav", speed=140, amplitude=70, voice=voice)
+        unit = work / f"{name}_unit{i}.wav"
         _ffmpeg("-i", str(wav), "-af", f"aresample={RATE},adelay=2000|2000,apad",
-                "-t", str(spec.calm_every_s), "-ac", "1", "-c:a", "pcm_s16le", str(unit))
+                "-t", str(every_s), "-ac", "1", "-c:a", "pcm_s16le", str(unit))
         units.append(unit)
-    count = int(spec.duration // spec.calm_every_s) + 1
-    out = work / "talk.wav"
-    _concat([units[k % len(units)] for k in range(count)], out, work, "-t", str(spec.duration))
+    count = int(duration // every_s) + 1
+    out = work / ("talk.wav" if name == "calm" else f"{name}_talk.wav")
+    _concat([units[k % len(units)] for k in range(count)], out, work, "-t", str(duration))
     return out
+
+
+def _calm_talk(spec: SampleSpec, work: Path) -> Path:
+    return calm_talk(spec.duration, work, every_s=spec.calm_every_s)
 
 
 def _audio(spec: SampleSpec, work: Path) -> Path:

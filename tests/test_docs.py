@@ -152,7 +152,7 @@ def _cli():
 def test_clipfactory_commands_and_options_exist(page: Path) -> None:
     cli = _cli()
     for line in _text(page).splitlines():
-        for match in re.finditer(r"\bclipfactory ([a-z]+)([^`|]*)", line):
+        for match in re.finditer(r"\bclipfactory ([a-z][a-z-]*)([^`|]*)", line):
             command, rest = match.groups()
             assert command in cli.commands, f"{page.name}: clipfactory {command}"
             params = cli.commands[command].params
