@@ -45,13 +45,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "rerender_queued": "Re-rendering clip #{rank}…",
         "settings": "⚙️ Your defaults: layout <b>{layout}</b>, clips <b>{top_k}</b>, template <b>{template}</b>.",
         "settings_saved": "Saved.",
+        "weights_learnt": ("⚖️ <b>Your scoring weights</b>, learnt from {votes} of your votes{template}:\n"
+                           "<pre>{table}</pre>\nIn brackets: the defaults. Reset goes back to them."),
+        "weights_default": ("⚖️ <b>Scoring weights</b>: the defaults{template}.\n<pre>{table}</pre>\n"
+                            "Rate clips with 👍/👎 (asking for a clip again counts as a like): after {need} "
+                            "votes, liked and disliked ones both, I learn your taste. Votes so far: {have}."),
+        "weights_for_template": " (template {name})",
+        "weights_reset": "↩️ Reset",
+        "weights_reset_done": "Back to the default weights.",
         "stats": ("📊 Jobs: {jobs} (done {done}, failed {failed}) · clips {clips}\n"
                   "Median seconds per stage: {stages}"),
         "too_large_clip": "Clip #{rank} is larger than Telegram lets a bot send; it is kept on the server.",
         "stage_fetch": "downloading", "stage_probe": "checking the file", "stage_audio": "extracting audio",
         "stage_asr": "recognising speech", "stage_audio_features": "listening to the audio",
         "stage_motion": "watching the action", "stage_enrich": "reading what was said",
-        "stage_score": "ranking moments", "stage_render": "rendering clips",
+        "stage_score": "ranking moments", "stage_render": "rendering clips", "stage_chat": "reading the chat",
+        "stage_subtitles": "polishing the subtitles",
+        "chat_attached": ("💬 Chat log added to <b>{title}</b>: {count} messages from {chatters} chatters. "
+                          "Its reactions count towards the score. Now pick a layout."),
+        "chat_no_request": ("To use a chat log, send the VOD link first, then the chat file (TwitchDownloader "
+                            "JSON, YouTube .live_chat.json, or a .txt log) before picking a layout."),
+        "chat_too_big": "This chat log is too large; logs up to {limit} MB can be used.",
     },
     "ru": {
         "start": ("Привет! Пришлите ссылку на запись стрима (Twitch, YouTube, Kick или любое видео) или "
@@ -95,13 +109,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "rerender_queued": "Перерисовываю клип #{rank}…",
         "settings": "⚙️ По умолчанию: раскладка <b>{layout}</b>, клипов <b>{top_k}</b>, шаблон <b>{template}</b>.",
         "settings_saved": "Сохранено.",
+        "weights_learnt": ("⚖️ <b>Ваши веса оценки</b>, по {votes} вашим оценкам{template}:\n"
+                           "<pre>{table}</pre>\nВ скобках — по умолчанию. «Сбросить» вернёт их."),
+        "weights_default": ("⚖️ <b>Веса оценки</b>: по умолчанию{template}.\n<pre>{table}</pre>\n"
+                            "Оценивайте клипы 👍/👎 (повторный запрос клипа — как 👍): после {need} "
+                            "оценок, и хороших, и плохих, я подстроюсь под ваш вкус. Оценок пока: {have}."),
+        "weights_for_template": " (шаблон {name})",
+        "weights_reset": "↩️ Сбросить",
+        "weights_reset_done": "Веса снова по умолчанию.",
         "stats": ("📊 Задач: {jobs} (готово {done}, ошибок {failed}) · клипов {clips}\n"
                   "Медиана секунд по этапам: {stages}"),
         "too_large_clip": "Клип #{rank} больше, чем Telegram позволяет отправить боту; он сохранён на сервере.",
         "stage_fetch": "скачиваю", "stage_probe": "проверяю файл", "stage_audio": "извлекаю звук",
         "stage_asr": "распознаю речь", "stage_audio_features": "слушаю звук",
         "stage_motion": "смотрю на действие", "stage_enrich": "разбираю сказанное",
-        "stage_score": "выбираю моменты", "stage_render": "монтирую клипы",
+        "stage_score": "выбираю моменты", "stage_render": "монтирую клипы", "stage_chat": "читаю чат",
+        "stage_subtitles": "уточняю субтитры",
+        "chat_attached": ("💬 Лог чата добавлен к <b>{title}</b>: сообщений {count}, зрителей {chatters}. "
+                          "Реакции чата учитываются в оценке. Теперь выберите раскладку."),
+        "chat_no_request": ("Чтобы учесть чат, сначала пришлите ссылку на VOD, затем файл чата (JSON из "
+                            "TwitchDownloader, .live_chat.json с YouTube или .txt лог) до выбора раскладки."),
+        "chat_too_big": "Лог чата слишком большой; можно до {limit} МБ.",
     },
 }
 

@@ -59,6 +59,8 @@ def process(
     export: Optional[str] = ExportOpt,
     style: Optional[str] = StyleOpt,
     subtitles: Optional[bool] = SubtitlesOpt,
+    chat: Optional[str] = typer.Option(None, "--chat", help="A chat log (TwitchDownloader JSON, YouTube "
+                                       ".live_chat.json, or [h:mm:ss] name: text lines), a file or a link."),
 ) -> None:
     """Analyse a stream, print its best moments and render them as clips.
 
@@ -80,8 +82,12 @@ def process(
     if not source:
         console.print("[red]Give a video file or a link, or --sample.[/red]")
         raise typer.Exit(2)
-    report = _with_progress(lambda observer: run_job(source, settings, out, observer, render=opts))
+    report = _with_progress(lambda observer: run_job(source, settings, out, observer, render=opts, chat=chat))
     _print_result(report, out)
+    if report.get("chat"):
+        c = report["chat"]
+        console.print(f"Chat ({c['source']}): {c['messages']} messages from {c['chatters']} chatters, "
+                      f"{c['delay_s']:g} s behind the stream ({'measured' if c['delay_measured'] else 'default'})")
 
 
 @app.command()
@@ -306,6 +312,167 @@ def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt
         console.print(f"[red]No active job {escape(job_id)}.[/red]")
         raise typer.Exit(1)
     console.print(f"cancel requested for {job_id}")
+
+
+@app.command("make-labelled-set")
+def make_labelled_set_command(
+    out_dir: Path = typer.Argument(..., help="Folder for the streams, chat logs and labels.json."),
+    videos: int = typer.Option(6, "--videos", min=1, help="How many streams (4.5 min each)."),
+) -> None:
+    """Generate the small labelled set that `clipfactory eval` measures picks on."""
+    from pipeline.labelled_set import SetSpec, make_labelled_set
+
+    console.print(f"Making {videos} labelled stream(s) in {escape(str(out_dir))}…")
+    labels = make_labelled_set(out_dir, SetSpec(videos=videos))
+    console.print(f"Labels: {escape(str(labels))}")
+
+
+@app.command("eval")
+def eval_command(
+    labels: Path = typer.Argument(..., help="A labels file (format: docs/eval.md)."),
+    out: Path = typer.Option(Path("out/eval"), "--out", "-o",
+                             help="Folder for the job folders; a rerun reuses their analysis."),
+    config: Optional[Path] = ConfigOpt,
+    no_chat: bool = typer.Option(False, "--no-chat", help="Leave the chat logs out (chat weight 0)."),
+    learn: bool = typer.Option(False, "--learn", help="Also simulate feedback learning (leave one video "
+                                                     "out) and show the numbers before and after."),
+    as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON on stdout."),
+) -> None:
+    """Score the picks against labelled highlights: HIT@1, HIT@5, precision@5 and mAP at IoU ≥ 0.5.
+
+    Writes the numbers to <out>/eval.json (eval_no_chat.json with --no-chat)."""
+    import json
+
+    from pipeline import evaluation as ev
+    from pipeline.runner import make_pool
+
+    settings = _settings(config)
+    try:
+        videos = ev.load_labels(labels)
+    except ClipFactoryError as exc:
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
+        if exc.detail:
+            console.print(f"[dim]{escape(exc.detail)}[/dim]")
+        raise typer.Exit(2) from exc
+    fit = None
+    if learn:
+        try:
+            from pipeline.learning import fit_weights as fit
+        except ImportError as exc:
+            console.print("[red]Feedback learning is not part of this build (no pipeline.learning).[/red]")
+            raise typer.Exit(2) from exc
+    use_chat = not no_chat
+    if no_chat:
+        settings = ev.without_chat(settings)
+    elif any(v.chat for v in videos) and not ev.runner_takes_chat():
+        console.print("[yellow]This build has no chat feature: the chat logs are left out.[/yellow]")
+        use_chat = False
+    tables = console if as_json else Console()
+
+    def analyse_all(run_settings, per_video=None) -> dict[str, list]:
+        picks = {}
+        for n, video in enumerate(videos, start=1):
+            s = per_video(video) if per_video else run_settings
+            console.print(f"[bold]{escape(video.id)}[/bold] ({n}/{len(videos)})")
+            report = _with_progress(lambda observer, video=video, s=s: ev.analyse(
+                video, s, out, use_chat=use_chat, pool=pool, observer=observer))
+            picks[video.id] = ev.picks_from_report(report)
+        return picks
+
+    pool = make_pool()
+    try:
+        before = analyse_all(settings)
+        scores = {v.id: ev.score_video(before[v.id], v.highlights, v.decoys) for v in videos}
+        after_scores, weights = None, {}
+        if fit is not None:
+            defaults = settings.scoring.weights
+            for v in videos:
+                weights[v.id] = ev.learnt_weights(before, videos, v.id, defaults, fit)
+            console.print("[bold]Rescoring with the learnt weights[/bold] (score stage only)")
+            after = analyse_all(settings, lambda v: ev.with_weights(settings, weights[v.id] or defaults))
+            after_scores = {v.id: ev.score_video(after[v.id], v.highlights, v.decoys) for v in videos}
+    finally:
+        pool.close()
+
+    for v in videos:
+        tables.print(_picks_table(v, before[v.id]))
+    tables.print(_scores_table(videos, scores, after_scores))
+    result = {
+        "labels": str(labels), "threshold": ev.THRESHOLD, "chat": use_chat,
+        "videos": [{"id": v.id, **ev.as_dict(scores[v.id]),
+                    "picks": [_pick_row(v, p) for p in ev.ranked(before[v.id])]} for v in videos],
+        "mean": ev.as_dict(ev.mean_score(list(scores.values()))),
+    }
+    if after_scores is not None:
+        result["learn"] = {
+            "vote_iou": ev.VOTE_IOU,
+            "videos": [{"id": v.id, "weights": weights[v.id], **ev.as_dict(after_scores[v.id]),
+                        "picks": [_pick_row(v, p) for p in ev.ranked(after[v.id])]} for v in videos],
+            "mean": ev.as_dict(ev.mean_score(list(after_scores.values()))),
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / ("eval_no_chat.json" if no_chat else "eval.json")
+    target.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(f"Numbers: {escape(str(target))}")
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+
+
+def _pick_row(video, pick) -> dict:
+    from pipeline.evaluation import best_match
+
+    label, v = best_match(pick, video.highlights)
+    decoy, d = best_match(pick, video.decoys)
+    if d > v:
+        label, v = decoy, d
+    return {"start": pick.start, "end": pick.end, "score": pick.score, "iou": round(v, 3),
+            "label": label.kind if label else None, "decoy": bool(label is decoy and decoy is not None)}
+
+
+def _picks_table(video, picks):
+    from rich.table import Table
+
+    from pipeline.evaluation import THRESHOLD, ranked
+    from pipeline.probe import format_hms
+
+    table = Table(title=f"{escape(video.id)}: picks against {len(video.highlights)} highlight(s)")
+    for column in ("#", "start–end", "score", "overlaps", "IoU"):
+        table.add_column(column, justify="right" if column in ("#", "score", "IoU") else "left")
+    for rank, pick in enumerate(ranked(picks), start=1):
+        row = _pick_row(video, pick)
+        what = "—" if row["label"] is None else (f"decoy: {row['label']}" if row["decoy"] else row["label"])
+        style = "green" if not row["decoy"] and row["iou"] >= THRESHOLD else ("red" if row["decoy"] else "")
+        table.add_row(str(rank), f"{format_hms(pick.start)}–{format_hms(pick.end)}", f"{pick.score:.0f}",
+                      escape(what), f"{row['iou']:.2f}", style=style)
+    return table
+
+
+def _scores_table(videos, scores, after=None):
+    from rich.table import Table
+
+    from pipeline.evaluation import mean_score
+
+    metrics = (("HIT@1", "hit_at_1"), ("HIT@5", "hit_at_5"), ("P@5", "precision_at_5"))
+    table = Table(title="Picks against labels (IoU ≥ 0.5)" + (": before → after learning" if after else ""),
+                  caption="mean AP = mAP; decoys: top-5 picks on a labelled decoy")
+    table.add_column("video", no_wrap=True)
+    for name, _ in (*metrics, ("AP", "")):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("decoys", justify="right", no_wrap=True)
+
+    def cell(a: float, b: float | None) -> str:
+        return f"{a:.2f}" if b is None else f"{a:.2f} → {b:.2f}"
+
+    for v in videos:
+        s, t = scores[v.id], after[v.id] if after else None
+        table.add_row(escape(v.id), *(cell(getattr(s, k), getattr(t, k) if t else None) for _, k in metrics),
+                      cell(s.average_precision, t.average_precision if t else None),
+                      str(s.decoys_in_top5) if t is None else f"{s.decoys_in_top5} → {t.decoys_in_top5}")
+    m = mean_score(list(scores.values()))
+    n = mean_score(list(after.values())) if after else None
+    table.add_row("mean", *(cell(getattr(m, k), getattr(n, k) if n else None) for _, k in metrics),
+                  cell(m.map, n.map if n else None), "", style="bold")
+    return table
 
 
 if __name__ == "__main__":

@@ -36,6 +36,23 @@ class FetchSettings(Section):
                            "multicast or reserved address. Off: such links are refused before anything is "
                            "downloaded (a guard against server-side request forgery); turn on only for "
                            "tests or a VOD server on your own network.")
+    analysis_proxy: bool = Field(
+        True, description="For a remote VOD, download only a small rendition for the analysis (the lowest "
+                          "video of at least `proxy_min_height` plus the best audio) and later only the "
+                          "chosen sections in full quality for rendering. Off: the whole VOD is downloaded "
+                          "once with `format` and the clips are rendered from it.")
+    proxy_min_height: int = Field(
+        160, ge=1, description="Lowest video height (pixels) the analysis rendition may have; the smallest "
+                               "video at or above it is used (the best one when none reaches it).")
+    render_format: str = Field(
+        "bv*+ba/b", description="yt-dlp format selector for the full-quality sections the clips are "
+                                "rendered from (with `analysis_proxy` on).")
+    render_max_height: int = Field(
+        1080, ge=144, description="Preferred largest video height of the full-quality sections: the "
+                                  "largest rendition up to it, else the smallest above it.")
+    section_pad_s: float = Field(
+        2.0, ge=0, le=60, description="Seconds added before and after each chosen moment when its "
+                                      "full-quality section is downloaded (clamped to the video).")
 
 
 class AudioSettings(Section):
@@ -62,6 +79,13 @@ class AsrSettings(Section):
     vad: bool = True
     cpu_threads: int = Field(0, ge=0)
     chunk_s: float = Field(600, ge=30)
+    batch_size: int = Field(0, ge=0, description=(
+        "faster-whisper's batched pipeline (always with VAD): 0 batches of 16 on a GPU and 8 on a "
+        "CPU, 1 never batched (asr.vad then decides), N batches of N"))
+    cascade_model: str | None = Field(None, description=(
+        "A better model run again over the chosen clips only, for their subtitles (the fast model "
+        "still reads the whole stream); null: off"))
+    cascade_beam_size: int = Field(5, ge=1, le=10, description="Beam size of the cascade pass")
 
 
 class EmbeddingSettings(Section):
@@ -83,7 +107,7 @@ class EmotionSettings(Section):
 
 FEATURES = (
     "semantic", "emotion", "keywords", "loudness", "timbre", "motion",
-    "speech_rate", "bursts", "pitch", "exclamation", "scene_cuts",
+    "speech_rate", "bursts", "pitch", "exclamation", "scene_cuts", "chat",
 )
 
 
@@ -121,6 +145,71 @@ class ScoringSettings(Section):
     def _lengths(self) -> "ScoringSettings":
         if not self.min_clip_s <= self.target_clip_s <= self.max_clip_s:
             raise ValueError("needs min_clip_s <= target_clip_s <= max_clip_s")
+        return self
+
+
+class ChatSettings(Section):
+    """Chat replay as a scoring signal: where it comes from and how it is measured."""
+
+    auto: bool = Field(True, description="Fetch the chat replay of YouTube and Twitch VOD links by itself "
+                                         "when no chat log is given.")
+    twitch_gql_url: str = Field("https://gql.twitch.tv/gql",
+                                description="Twitch's public GraphQL endpoint that serves VOD chat.")
+    twitch_client_id: str = Field("kimne78kx3ncx6brgo4mv6wki5h1ko",
+                                  description="The Client-ID sent to the Twitch endpoint (Twitch's public web one).")
+    timeout_s: float = Field(20, gt=0, description="Time limit of one request for chat (a Twitch page, a chat file).")
+    max_pages: int = Field(5000, ge=1, description="Most Twitch chat pages read for one VOD (about 50 messages "
+                                                   "a page); the rest of a longer chat is left out.")
+    max_file_mb: float = Field(200, gt=0, description="Largest chat log read, from a file or a link.")
+    repeat_window_s: float = Field(30, ge=0, description="The same message from the same chatter within this "
+                                                         "many seconds counts once (spam and copy-paste floods).")
+    chatters_window_s: float = Field(5, ge=1, description="Window over which distinct chatters are counted.")
+    mix: dict[str, float] = Field(
+        {"rate": 1.0, "chatters": 1.0, "laughter": 1.0, "hype": 1.0},
+        description="How the per-second measures add up to the chat curve that is scored: rate (chatters "
+                    "writing that second), chatters (distinct chatters around it, per second), laughter and "
+                    "hype (chatters laughing or hyping that second).")
+    delay_min_s: float = Field(2, ge=0, description="Shortest reaction delay of chat behind the stream that is "
+                                                    "looked for.")
+    delay_max_s: float = Field(20, ge=0, description="Longest reaction delay looked for.")
+    delay_default_s: float = Field(6, ge=0, description="Reaction delay used when it cannot be measured (sparse "
+                                                        "chat, or chat that does not follow the audio).")
+    delay_min_corr: float = Field(0.2, ge=0, le=1, description="Correlation between chat activity and audio "
+                                                               "loudness needed to trust a measured delay.")
+    delay_min_messages: int = Field(30, ge=0, description="Fewest counted messages needed to measure the delay.")
+    laughter: dict[str, list[str]] = Field(
+        {}, description="Laughter emotes and words per language, matched as whole words ignoring case in "
+                        "every chat whatever its language; an entry starting with re: is a regular expression.")
+    hype: dict[str, list[str]] = Field({}, description="Hype emotes and words per language, matched like laughter.")
+
+    @field_validator("mix")
+    @classmethod
+    def _known_measures(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - {"rate", "chatters", "laughter", "hype"})
+        if unknown:
+            raise ValueError(f"unknown measure(s) {unknown}; known: rate, chatters, laughter, hype")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be >= 0 and at least one positive")
+        return v
+
+    @field_validator("laughter", "hype")
+    @classmethod
+    def _patterns_compile(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        import re
+
+        for lang, entries in v.items():
+            for entry in entries:
+                if entry.startswith("re:"):
+                    try:
+                        re.compile(entry[3:])
+                    except re.error as exc:
+                        raise ValueError(f"{lang}: {entry!r} is not a valid regular expression: {exc}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _delay_bounds(self) -> "ChatSettings":
+        if self.delay_min_s > self.delay_max_s:
+            raise ValueError("needs delay_min_s <= delay_max_s")
         return self
 
 
@@ -217,6 +306,18 @@ class RetentionSettings(Section):
     min_free_disk_mb: float = Field(2000, ge=0)  # below this, new jobs are refused
 
 
+class LearningSettings(Section):
+    """Scoring weights refitted per person (and per channel template) from their votes."""
+
+    enabled: bool = Field(True, description="Learn from 👍/👎 and kept clips: refit a person's scoring weights "
+                                            "after each vote and use them for their next jobs.")
+    min_votes: int = Field(8, ge=2, description="Votes (with at least one like and one dislike) needed before "
+                                                "weights are learnt, for a person or for one of their templates.")
+    strength: float = Field(3.0, gt=0, description="How strongly learnt weights are pulled toward the defaults "
+                                                   "(the L2 penalty on the deviations); more votes outweigh it.")
+    max_examples: int = Field(500, ge=2, description="Only a person's newest this many votes are used for a refit.")
+
+
 class ObservabilitySettings(Section):
     metrics_enabled: bool = False
     metrics_host: str = "127.0.0.1"
@@ -248,6 +349,8 @@ class Settings(BaseSettings):
     templates: dict[str, TemplateSettings] = {}
     observability: ObservabilitySettings = ObservabilitySettings()
     retention: RetentionSettings = RetentionSettings()
+    learning: LearningSettings = LearningSettings()
+    chat: ChatSettings = ChatSettings()
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]

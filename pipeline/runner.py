@@ -8,6 +8,7 @@ run after a crash) skips it."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import re
 import time
@@ -21,15 +22,19 @@ import numpy as np
 
 from pipeline import tasks
 from pipeline.cache import load_stage, read_json, save_stage, stable_hash, write_json
+from pipeline.chat.stage import CURVES_FILE as CHAT_FILE
+from pipeline.chat.stage import chat_origin, chat_stage, report_block
 from pipeline.config import Settings
-from pipeline.errors import NoAudioError
+from pipeline.errors import ChatUnavailableError, NoAudioError
 from pipeline.fetch import fetch, source_identity
-from pipeline.models import MediaInfo, Moment, Transcript
+from pipeline.models import MediaInfo, Moment, Transcript, Word
 from pipeline.probe import check_usable, probe
 from pipeline.progress import NullObserver, Observer
-from pipeline.render.job import RenderOptions, render_moments
+from pipeline.render.job import RenderOptions, clip_sources, render_moments
 
 CPU_PROCESSES = 2
+CASCADE_ONLY = {"cascade_model", "cascade_beam_size"}   # change the subtitles, not the scoring
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,9 +119,10 @@ def _drain(queue: Any, observer: Observer) -> None:
 
 def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer | None = None,
             pool: AnalysisPool | None = None, job_id: str | None = None,
-            render: RenderOptions | None = None) -> dict[str, Any]:
+            render: RenderOptions | None = None, chat: str | None = None) -> dict[str, Any]:
     """Analyse `source`, render its moments when `render` is given, and write
-    `<out_dir>/<job_id>/report.json`; return the report."""
+    `<out_dir>/<job_id>/report.json`; return the report. `chat` is a chat log (a file or a
+    link); without it the chat replay of a YouTube or Twitch link is fetched when `chat.auto`."""
     observer = observer or NullObserver()
     job_id = job_id or job_id_for(source)
     job_dir = Path(out_dir).resolve() / job_id
@@ -141,6 +147,7 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
         return asdict(info), []
 
     info = MediaInfo(**run.local("probe", k_probe, do_probe))
+    origin = chat_origin(source, chat, settings)
 
     k_audio = stable_hash("audio", k_fetch, settings.audio.sample_rate)
 
@@ -159,7 +166,7 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
     audio_path = job_dir / "audio.f32"
 
     keys = {
-        "asr": stable_hash("asr", k_audio, settings.asr),
+        "asr": stable_hash("asr", k_audio, settings.asr.model_dump(exclude=CASCADE_ONLY)),
         "audio_features": stable_hash("audio_features", k_audio, settings.audio),
         "motion": stable_hash("motion", k_fetch, settings.video),
     }
@@ -207,10 +214,20 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
                 fut.cancel()
         _drain(queue, observer)
 
-    k_score = stable_hash("score", keys["enrich"], keys["audio_features"], keys["motion"], settings.scoring)
+    chat_result, k_chat = None, None
+    if origin is not None:
+        k_chat = stable_hash("chat", origin.identity, keys["audio_features"], settings.chat)
+        try:
+            chat_result = run.local("chat", k_chat, lambda: chat_stage(origin, job_dir, info.duration, settings))
+        except ChatUnavailableError as exc:
+            log.warning("going on without chat: %s", exc)
+    with_chat = bool(chat_result and chat_result.get("available"))
+
+    k_score = stable_hash("score", keys["enrich"], keys["audio_features"], keys["motion"], settings.scoring,
+                          *([k_chat] if with_chat else []))
 
     def do_score() -> tuple[dict, list[str]]:
-        moments, timeline = score_job(job_dir, info.duration, settings)
+        moments, timeline = score_job(job_dir, info.duration, settings, with_chat)
         write_json(job_dir / "timeline.json", [round(float(v), 4) for v in timeline])
         return {"moments": [asdict(m) for m in moments]}, ["timeline.json"]
 
@@ -218,9 +235,11 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
     transcript = read_json(job_dir / files["asr"])
     clips, render_summary = scored["moments"], None
     if render is not None and clips:
-        words = Transcript.from_dict(transcript).words
+        words = subtitle_words(run, audio_path, Transcript.from_dict(transcript), clips,
+                               stable_hash("subtitles", keys["asr"], k_score, settings.asr), settings)
         clips, render_summary = render_moments(job_dir, media, info, clips, words, settings, render,
-                                               k_fetch, observer)
+                                               k_fetch, observer,
+                                               clip_sources(src, info, clips, job_dir, settings))
         run.stages["render"] = {"seconds": 0.0 if render_summary["cached"] else render_summary["seconds"],
                                 "cached": render_summary["cached"]}
     report = {
@@ -231,25 +250,44 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
         "duration": info.duration,
         "language": transcript["language"],
         "media": asdict(info),
-        "models": {"asr": f"{transcript['engine']}:{transcript['model']}", **results.get("enrich", {})},
+        "models": {"asr": f"{transcript['engine']}:{transcript['model']}", **results.get("enrich", {}),
+                   **({"subtitles": settings.asr.cascade_model} if "subtitles" in run.stages else {})},
         "stages": run.stages,
         "clips": clips,
         "timeline_file": "timeline.json",
         "render": render_summary,
         "facecam": render_summary["facecam"] if render_summary else None,
+        "chat": report_block(chat_result),
     }
     write_json(job_dir / "report.json", report)
     return report
 
 
-def score_job(job_dir: Path, duration: float, settings: Settings) -> tuple[list[Moment], np.ndarray]:
+def subtitle_words(run: _Run, audio_path: Path, transcript: Transcript, clips: list[dict[str, Any]],
+                   key: str, settings: Settings) -> list[Word]:
+    """The words burned into the clips: the fast pass's, or with asr.cascade_model set, the
+    better model's over the chosen clips (the `subtitles` stage)."""
+    if not settings.asr.cascade_model:
+        return transcript.words
+
+    def do_refine() -> tuple[dict, list[str]]:
+        from pipeline.asr.cascade import refine_words
+
+        words = refine_words(audio_path, transcript, [(c["start"], c["end"]) for c in clips], settings)
+        return {"model": settings.asr.cascade_model, "words": [asdict(w) for w in words]}, []
+
+    return [Word(**w) for w in run.local("subtitles", key, do_refine)["words"]]
+
+
+def score_job(job_dir: Path, duration: float, settings: Settings,
+              with_chat: bool = False) -> tuple[list[Moment], np.ndarray]:
     from pipeline.enrich import features_from_dicts, text_curves
     from pipeline.scoring import pick_moments
 
     enriched = read_json(job_dir / "enrich.json")
     sentences = features_from_dicts(enriched["sentences"])
     raw: dict[str, np.ndarray] = {}
-    for name in ("audio_features.npz", "motion.npz"):
+    for name in ("audio_features.npz", "motion.npz", *([CHAT_FILE] if with_chat else [])):
         with np.load(job_dir / name) as data:
             raw.update({k: data[k] for k in data.files})
     raw.update(text_curves(sentences, duration))

@@ -28,6 +28,7 @@ import storage
 from pipeline.config import Settings
 from pipeline import metrics
 from pipeline.errors import ClipFactoryError
+from pipeline.learning_store import job_settings as with_learnt_weights
 from pipeline.logs import job_context
 from pipeline.notify import Notifier
 from pipeline.options import JobOptions, apply_options
@@ -38,7 +39,8 @@ from pipeline.runner import AnalysisPool, make_pool, run_job
 log = logging.getLogger(__name__)
 
 STAGE_WEIGHTS = {"fetch": 8, "probe": 1, "audio": 3, "asr": 40, "audio_features": 3, "motion": 8,
-                 "enrich": 5, "score": 2, "render": 30}
+                 "chat": 1, "enrich": 5, "score": 2, "subtitles": 4, "render": 30}
+OPTIONAL_STAGES = {"chat", "subtitles"}   # counted once they start: not every job has them
 PUSH_EVERY_S = 2.0
 CLEAN_EVERY_S = 600.0
 OOPS = "Something went wrong on our side while making your clips. I will try again."
@@ -57,7 +59,8 @@ class LeaseLost(Exception):
 
 
 def overall_progress(fractions: dict[str, float], rendering: bool) -> float:
-    weights = {k: v for k, v in STAGE_WEIGHTS.items() if rendering or k != "render"}
+    weights = {k: v for k, v in STAGE_WEIGHTS.items()
+               if (rendering or k != "render") and (k not in OPTIONAL_STAGES or k in fractions)}
     return sum(w * fractions.get(k, 0.0) for k, w in weights.items()) / sum(weights.values())
 
 
@@ -158,7 +161,7 @@ async def _heartbeat(ctx: WorkerContext, job: storage.Job, signals: JobSignals) 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {k: report.get(k) for k in ("job_id", "title", "duration", "language", "stages", "render",
-                                       "facecam", "timeline_file")}
+                                       "facecam", "timeline_file", "weights")}
 
 
 async def run_one(ctx: WorkerContext, job: storage.Job) -> str:
@@ -183,6 +186,10 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
         except ValidationError as exc:
             raise ClipFactoryError("The options of this job are not valid.", detail=str(exc)) from exc
         job_settings, render = apply_options(ctx.settings, options)
+        weights = None
+        if not options.rerender_of:  # a re-render keeps its moments: weights do not matter
+            job_settings, weights = await with_learnt_weights(ctx.db, job_settings, job.user_id, options.template)
+            await storage.add_event(ctx.db, job.id, "weights", weights.describe())
         job_dir = ctx.settings.jobs_dir / (options.rerender_of or job.id)
         observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None,
                                job_dir)
@@ -195,7 +202,8 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
             check_free_space(ctx.settings.jobs_dir, ctx.settings.retention)
             source = await ctx.resolve_source(job, job_dir) if ctx.resolve_source else job.source
             report = await asyncio.to_thread(run_job, source, job_settings, ctx.settings.jobs_dir,
-                                             observer, ctx.pool, job.id, render)
+                                             observer, ctx.pool, job.id, render, options.chat)
+            report["weights"] = weights.describe() if weights else None
         await observer.deliveries_settled()
         await storage.record_clips(ctx.db, job.id, report["clips"])
         if not await storage.complete(ctx.db, job.id, ctx.worker_id, _summary(report)):

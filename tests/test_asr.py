@@ -299,3 +299,33 @@ def test_openai_whisper_refuses_the_faster_whisper_package(tmp_path: Path) -> No
     settings = load_settings(asr={"engine": "openai-whisper"})
     with pytest.raises(ConfigError, match="faster-whisper"):
         transcribe(raw, 1.0, settings)
+
+
+# --- cascade ------------------------------------------------------------------------------
+
+def test_cascade_windows_are_padded_and_joined() -> None:
+    from pipeline.asr.cascade import merged
+
+    assert merged([(50, 60), (10, 20), (19.5, 30)], 1.0, 58.0) == [(9.0, 31.0), (49.0, 58.0)]
+
+
+def test_cascade_retranscribes_only_the_chosen_windows(tmp_path: Path) -> None:
+    from pipeline.asr.cascade import refine_words
+
+    audio, _ = _long_speech(tmp_path)
+    duration = len(audio) / RATE
+    raw = write_raw_f32(audio, tmp_path / "long.f32")
+    fast = transcribe(raw, duration, load_settings())
+    inside = [w for w in fast.words if 21 <= w.start < 39]
+    assert inside, fast.text
+    settings = load_settings(asr={"cascade_model": "packaged:whisper-base", "cascade_beam_size": 5})
+    words = refine_words(raw, fast, [(22.0, 38.0)], settings)
+    assert [w for w in words if not 21 <= w.start < 39] == [w for w in fast.words if not 21 <= w.start < 39]
+    again = [w for w in words if 21 <= w.start < 39]
+    assert len(again) >= 0.7 * len(inside)
+    assert len(set(said(again)) & set(said(inside))) >= 0.7 * len(set(said(inside))), (again, inside)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+
+    broken = load_settings(asr={"cascade_model": str(tmp_path / "no-such-model")})
+    with pytest.raises(ConfigError):
+        refine_words(raw, fast, [(22.0, 38.0)], broken)

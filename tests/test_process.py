@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -138,3 +139,20 @@ def test_a_relative_out_folder_works(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = only_report(tmp_path / "out")
     assert all((tmp_path / "out" / report["job_id"] / c["file"]).exists() for c in report["clips"])
+
+
+def test_cascade_rewrites_only_the_subtitles(analysed_sample, sample_stream, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(analysed_sample, out)
+    cfg = tmp_path / "cascade.yaml"
+    cfg.write_text("asr:\n  cascade_model: packaged:whisper-base\n  cascade_beam_size: 3\n", encoding="utf-8")
+    assert run_cli("process", str(sample_stream), "--out", str(out)).returncode == 0  # default weights
+    first = only_report(out)
+    proc = run_cli("process", str(sample_stream), "--out", str(out), "--config", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    report = only_report(out)
+    assert report["models"]["subtitles"] == "packaged:whisper-base"
+    assert report["stages"]["subtitles"]["cached"] is False
+    assert report["stages"]["render"]["cached"] is False, "new words, new subtitles"
+    assert all(report["stages"][s]["cached"] for s in ("asr", "motion", "enrich", "score"))
+    assert [(c["start"], c["end"]) for c in report["clips"]] == [(c["start"], c["end"]) for c in first["clips"]]

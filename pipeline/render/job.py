@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.cache import load_stage, read_json, save_stage, stable_hash, stage_result, write_json
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.models import Box, MediaInfo, Word
+from pipeline.models import Box, MediaInfo, Source, Word
 from pipeline.progress import NullObserver, Observer
 from pipeline.render import layouts
 from pipeline.render.clip import ClipJob, render_clip
@@ -101,6 +101,20 @@ def _scaled(box: Box | None, src: MediaInfo, to: MediaInfo) -> Box | None:
     return Box(x=round(box.x * sx), y=round(box.y * sy), w=round(box.w * sx), h=round(box.h * sy))
 
 
+def clip_sources(fetched: dict[str, Any], info: MediaInfo, moments: list[dict[str, Any]], job_dir: Path,
+                 settings: Settings) -> Iterator[tuple[int, ClipSource]] | None:
+    """Full-quality sections of a remote VOD analysed from a proxy, each yielded when its
+    download lands; None when the clips are cut from the analysed file itself."""
+    if not fetched.get("is_proxy"):
+        return None
+    from pipeline.sections import iter_sections
+
+    source = Source(**{**fetched, "path": Path(fetched["path"])})
+    windows = [(m["start"], m["end"]) for m in moments]
+    return ((i, ClipSource(sec.path, replace(info, width=sec.width, height=sec.height), sec.offset_s))
+            for i, sec in iter_sections(source, windows, job_dir, settings))
+
+
 def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[dict[str, Any]],
                    words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
                    observer: Observer | None = None,
@@ -119,7 +133,8 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     if settings.layouts[opts.layout].kind == "facecam_top":
         facecam = find_facecam(job_dir, media, info, settings, source_key)
     key = stable_hash("render", source_key, moments, opts, settings.render, settings.layouts[opts.layout],
-                      settings.exports[opts.export], settings.subtitle_styles[opts.style], encoder, facecam)
+                      settings.exports[opts.export], settings.subtitle_styles[opts.style], encoder, facecam,
+                      stable_hash(words) if opts.subtitles else None)
     hit = load_stage(job_dir, "render", key)
     if hit is not None:
         observer.stage_done("render", 0.0, True)
@@ -135,10 +150,11 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     done: dict[int, dict[str, Any]] = {}
     lock = threading.Lock()
 
-    def render_one(m: dict[str, Any], plan: layouts.Plan, job: ClipJob) -> None:
+    def render_one(m: dict[str, Any], plan: layouts.Plan, job: ClipJob, src: ClipSource) -> None:
         stats = render_clip(job, settings.render)
         clip = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name, "layout": plan.layout_used,
-                "size": list(settings.exports[opts.export]), **stats}
+                "size": list(settings.exports[opts.export]), "source_size": [src.info.width, src.info.height],
+                **stats}
         with lock:
             done[m["rank"]] = clip
             count = len(done)
@@ -162,7 +178,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
                 ass.write_text(doc, encoding="utf-8")
             job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan.graph,
                           ass, encoder, threads, m.get("peak", m["start"]) - src.offset)
-            futures.append(pool.submit(render_one, m, plan, job))
+            futures.append(pool.submit(render_one, m, plan, job, src))
         for fut in as_completed(futures):
             fut.result()
     rendered = [done[m["rank"]] for m in moments]
@@ -176,7 +192,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     return rendered, {**summary, "cached": False}
 
 
-RENDER_KEYS = ("file", "thumbnail", "layout", "size", "size_bytes", "bitrate_scale")
+RENDER_KEYS = ("file", "thumbnail", "layout", "size", "source_size", "size_bytes", "bitrate_scale")
 
 
 def _adjusted(moment: dict[str, Any], extend_s: float, duration: float, settings: Settings) -> dict[str, Any]:
@@ -204,7 +220,8 @@ def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions, observe
     moments = [_adjusted({k: v for k, v in c.items() if k not in RENDER_KEYS}, extend_s, info.duration, settings)
                for c in report["clips"] if ranks is None or c["rank"] in ranks]
     clips, summary = render_moments(job_dir, Path(fetched["path"]), info, moments, words, settings, opts,
-                                    report["source_key"], observer)
+                                    report["source_key"], observer,
+                                    clip_sources(fetched, info, moments, job_dir, settings))
     fresh = {c["rank"]: c for c in clips}
     report.update(clips=[fresh.get(c["rank"], c) for c in report["clips"]], render=summary,
                   facecam=summary["facecam"])
