@@ -297,9 +297,11 @@ def main() -> None:
         return
 
     hype_at = planted(args.minutes)
+    # Encoded like a stream from OBS: x264 veryfast (B-frames, CABAC), a keyframe every 2 s.
     spec = SampleSpec(duration=args.minutes * 60, hype_at=hype_at,
-                      width=args.height * 16 // 9 // 2 * 2, height=args.height, fps=30)
-    media = args.media_dir / f"stream_{args.minutes}min_{args.height}p.mp4"
+                      width=args.height * 16 // 9 // 2 * 2, height=args.height, fps=30,
+                      keyframe_s=2.0, x264_preset="veryfast")
+    media = args.media_dir / f"stream_{args.minutes}min_{args.height}p_obs.mp4"
     if not media.exists():
         t0 = time.monotonic()
         make_sample(media, spec)

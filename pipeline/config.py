@@ -67,6 +67,12 @@ class VideoSettings(Section):
     width: int = Field(160, ge=16)
     height: int = Field(90, ge=16)
     scene_cut_threshold: float = Field(0.35, gt=0, lt=1)
+    proxy: Literal["auto", "keyframes", "frames"] = Field("auto", description=(
+        "What motion is measured on: keyframes only (no other frame is decoded; streams have one "
+        "every 2 s), frames (a 2 fps sample of a reduced decode), or auto: keyframes when they "
+        "are at most keyframe_max_gap_s apart"))
+    keyframe_max_gap_s: float = Field(2.5, gt=0, description=(
+        "Longest typical gap between keyframes for which auto measures motion on keyframes"))
 
 
 class AsrSettings(Section):
@@ -233,7 +239,7 @@ class RenderSettings(Section):
     audio_bitrate_k: int = Field(160, ge=32, le=512)
     max_size_mb: float = Field(49, gt=1)
     loudness_lufs: float = Field(-14, ge=-40, le=-5)
-    parallel: int = Field(0, ge=0)
+    parallel: int = Field(1, ge=0)
     thumbnail_width: int = Field(540, ge=64)
     facecam: Rect | None = None
     facecam_samples: int = Field(24, ge=3, le=200)

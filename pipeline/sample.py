@@ -45,6 +45,8 @@ class SampleSpec:
     height: int = 360
     fps: int = 30
     calm_every_s: float = 7.0
+    keyframe_s: float = 2.0
+    x264_preset: str = "ultrafast"
 
     def __post_init__(self) -> None:
         if self.duration % UNIT_S or self.hype_len % UNIT_S or any(h % UNIT_S for h in self.hype_at):
@@ -69,10 +71,13 @@ def _concat(parts: list[Path], out: Path, work: Path, *extra: str) -> None:
     _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), *extra, str(out))
 
 
-def video_unit(out: Path, source: str, *, fps: int, vf: str | None = None) -> Path:
+def video_unit(out: Path, source: str, *, fps: int, vf: str | None = None, keyframe_s: float = 2.0,
+               preset: str = "ultrafast") -> Path:
     """Encode one 5-second picture unit from a lavfi `source`. Units made with the same fps
-    and size concatenate without re-encoding, which is what keeps long streams cheap."""
-    encode = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(fps * UNIT_S),
+    and size concatenate without re-encoding, which is what keeps long streams cheap. A
+    keyframe every 2 s is what OBS sends to Twitch; `preset` veryfast is OBS's default too
+    (B-frames, CABAC), ultrafast is quicker to make for tests."""
+    encode = ["-c:v", "libx264", "-preset", preset, "-crf", "28", "-g", str(round(fps * keyframe_s)),
               "-pix_fmt", "yuv420p", "-t", str(UNIT_S)]
     _ffmpeg("-f", "lavfi", "-i", source, *(["-vf", vf] if vf else []), *encode, str(out))
     return out
@@ -87,8 +92,9 @@ FRANTIC_VF = "noise=alls=100:allf=t+u,hue=H=t*3"
 
 def _video(spec: SampleSpec, work: Path) -> Path:
     source = calm_source(spec.width, spec.height, spec.fps)
-    calm = video_unit(work / "calm.mp4", source, fps=spec.fps)
-    hype = video_unit(work / "hype.mp4", source, fps=spec.fps, vf=FRANTIC_VF)
+    encode = {"fps": spec.fps, "keyframe_s": spec.keyframe_s, "preset": spec.x264_preset}
+    calm = video_unit(work / "calm.mp4", source, **encode)
+    hype = video_unit(work / "hype.mp4", source, vf=FRANTIC_VF, **encode)
     hype_units = {h // UNIT_S + k for h in spec.hype_at for k in range(spec.hype_len // UNIT_S)}
     parts = [hype if u in hype_units else calm for u in range(spec.duration // UNIT_S)]
     out = work / "video.mp4"

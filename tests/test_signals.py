@@ -52,7 +52,8 @@ def test_chunked_analysis_matches_one_pass(loud_middle):
     assert np.corrcoef(whole["loudness_db"], chunked["loudness_db"])[0, 1] > 0.98
 
 
-def test_motion_and_scene_cuts(tmp_path):
+@pytest.mark.parametrize("proxy", ["keyframes", "frames"])
+def test_motion_and_scene_cuts(tmp_path, proxy):
     media = tmp_path / "v.mp4"
     # 10 s of a still picture, 8 s of full-frame noise, then a hard cut to another picture.
     ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=30:duration=10",
@@ -60,10 +61,22 @@ def test_motion_and_scene_cuts(tmp_path):
            "-f", "lavfi", "-i", "smptebars=size=640x360:rate=30:duration=10",
            "-filter_complex", "[1:v]geq=random(1)*255:128:128[n];[0:v][n][2:v]concat=n=3:v=1[v]",
            "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", str(media))
-    feats = analyse_motion(media, 28.0, load_settings().video)
+    feats = analyse_motion(media, 28.0, load_settings(video={"proxy": proxy}).video)
     motion = feats["motion"]
     assert len(motion) == 28
     assert motion[11:17].min() > 10 * max(motion[1:9].max(), 1e-3)
     assert motion[20:27].max() < motion[11:17].min() / 5
     assert feats["scene_cuts"][17:19].sum() >= 1
     assert feats["scene_cuts"][1:9].sum() == 0
+
+
+def test_motion_reads_keyframes_only_when_they_are_close(tmp_path):
+    from pipeline.motion import keyframe_gap, motion_method
+
+    cfg = load_settings().video
+    for gop, expected in ((60, "keyframes"), (300, "frames")):
+        media = tmp_path / f"g{gop}.mp4"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=40", "-c:v", "libx264",
+               "-preset", "ultrafast", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", str(media))
+        assert keyframe_gap(media) == pytest.approx(gop / 30, abs=0.05)
+        assert motion_method(media, cfg) == expected
