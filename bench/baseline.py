@@ -22,11 +22,11 @@ from pipeline.cache import read_json, write_json
 from pipeline.config import Settings, VideoSettings
 from pipeline.errors import NoAudioError, ProcessingError
 from pipeline.models import MediaInfo, ProgressFn, Transcript, no_progress
+from pipeline.motion import is_cut
 from pipeline.progress import NullObserver, Observer
 from pipeline.render.job import RenderOptions, find_facecam, render_moments
 from pipeline.runner import job_id_for, score_job
 
-CHANGED_LEVEL = 30  # as pipeline/motion.py: grey-level difference that counts a pixel as changed
 
 
 def motion_full_decode(src: Path, duration: float, cfg: VideoSettings,
@@ -56,8 +56,7 @@ def motion_full_decode(src: Path, duration: float, cfg: VideoSettings,
                 second = min(int(index / fps), n - 1)
                 motion_sum[second] += float(diff.mean()) / 255.0
                 counts[second] += 1
-                changed = cv2.countNonZero(cv2.threshold(diff, CHANGED_LEVEL, 255, cv2.THRESH_BINARY)[1])
-                if changed > cfg.scene_cut_threshold * diff.size:
+                if is_cut(diff, cfg):
                     cuts[second] += 1
             prev = grey
             index += 1

@@ -354,19 +354,9 @@ def eval_command(
         if exc.detail:
             console.print(f"[dim]{escape(exc.detail)}[/dim]")
         raise typer.Exit(2) from exc
-    fit = None
-    if learn:
-        try:
-            from pipeline.learning import fit_weights as fit
-        except ImportError as exc:
-            console.print("[red]Feedback learning is not part of this build (no pipeline.learning).[/red]")
-            raise typer.Exit(2) from exc
     use_chat = not no_chat
     if no_chat:
         settings = ev.without_chat(settings)
-    elif any(v.chat for v in videos) and not ev.runner_takes_chat():
-        console.print("[yellow]This build has no chat feature: the chat logs are left out.[/yellow]")
-        use_chat = False
     tables = console if as_json else Console()
 
     def analyse_all(run_settings, per_video=None) -> dict[str, list]:
@@ -384,10 +374,12 @@ def eval_command(
         before = analyse_all(settings)
         scores = {v.id: ev.score_video(before[v.id], v.highlights, v.decoys) for v in videos}
         after_scores, weights = None, {}
-        if fit is not None:
+        if learn:
+            from pipeline.learning import fit_weights
+
             defaults = settings.scoring.weights
             for v in videos:
-                weights[v.id] = ev.learnt_weights(before, videos, v.id, defaults, fit)
+                weights[v.id] = ev.learnt_weights(before, videos, v.id, defaults, fit_weights)
             console.print("[bold]Rescoring with the learnt weights[/bold] (score stage only)")
             after = analyse_all(settings, lambda v: ev.with_weights(settings, weights[v.id] or defaults))
             after_scores = {v.id: ev.score_video(after[v.id], v.highlights, v.decoys) for v in videos}

@@ -281,17 +281,9 @@ def with_weights(settings: Any, weights: Mapping[str, float]) -> Any:
 
 
 def without_chat(settings: Any) -> Any:
-    """The settings with the chat feature's weight at 0 (unchanged where there is no chat feature)."""
+    """The settings with the chat feature's weight at 0."""
     weights = settings.scoring.weights
     return with_weights(settings, {**weights, "chat": 0.0}) if weights.get("chat") else settings
-
-
-def runner_takes_chat() -> bool:
-    import inspect
-
-    from pipeline.runner import run_job
-
-    return "chat" in inspect.signature(run_job).parameters
 
 
 def analyse(video: LabelledVideo, settings: Any, out_dir: Path, *, use_chat: bool, pool: Any = None,
@@ -299,8 +291,8 @@ def analyse(video: LabelledVideo, settings: Any, out_dir: Path, *, use_chat: boo
     """Run (or reuse from the stage cache in `out_dir`) one video's analysis; its report."""
     from pipeline.runner import run_job
 
-    extra = {"chat": video.chat} if use_chat and video.chat and runner_takes_chat() else {}
-    return run_job(video.source, settings, out_dir, observer, pool=pool, **extra)
+    return run_job(video.source, settings, out_dir, observer, pool=pool,
+                   chat=video.chat if use_chat else None)
 
 
 def learnt_weights(picks: Mapping[str, Sequence[Pick]], videos: Sequence[LabelledVideo], leave_out: str,

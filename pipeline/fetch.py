@@ -506,13 +506,13 @@ def _section_options(source: Source, settings: Settings, out_dir: Path,
     return {
         **_ydl_options(out_dir, settings, tracker),
         **_render_selection(settings, source.render_format),
-        "outtmpl": {"default": _output_template(out_dir, _SECTION_STEM)},
+        "outtmpl": {"default": output_template(out_dir, _SECTION_STEM)},
         "overwrites": True,
         "fixup": "never",
     }
 
 
-def _output_template(folder: Path, stem: str) -> str:
+def output_template(folder: Path, stem: str) -> str:
     """yt-dlp's output template for `folder/stem.<ext>` (a % in the folder is not a field)."""
     return str(folder / stem).replace("%", "%%") + ".%(ext)s"
 
@@ -523,7 +523,7 @@ def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker")
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
-        "logger": _YdlLogger(),
+        "logger": YdlLogger(),
         "noplaylist": True,
         "extract_flat": "in_playlist",
         "socket_timeout": fetch_cfg.socket_timeout_s,
@@ -535,7 +535,7 @@ def _ydl_options(job_dir: Path, settings: Settings, tracker: "_ProgressTracker")
         "format": (proxy_format(fetch_cfg.proxy_min_height) if fetch_cfg.analysis_proxy
                    else fetch_cfg.format),
         "merge_output_format": "mp4",
-        "outtmpl": {"default": _output_template(job_dir, SOURCE_STEM)},
+        "outtmpl": {"default": output_template(job_dir, SOURCE_STEM)},
         "restrictfilenames": True,
         "max_filesize": tracker.max_bytes,
         "progress_hooks": [tracker.hook],
@@ -696,7 +696,7 @@ def _part_fraction(d: dict[str, Any]) -> float:
 # ---------------------------------------------------------------------------- errors
 
 
-class _YdlLogger:
+class YdlLogger:
     """Keeps yt-dlp's chatter out of stdout/stderr; errors are raised and mapped instead."""
 
     def debug(self, msg: str) -> None:

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.probe import format_hms
 from pipeline.sample import (
     CALM_EN,
     FRANTIC_VF,
@@ -220,11 +221,6 @@ def _audio(name: str, lang: str, events: list[Event], spec: SetSpec, assets: _As
     return out
 
 
-def _hms(t: float) -> str:
-    t = int(t)
-    return f"{t // 3600}:{t // 60 % 60:02d}:{t % 60:02d}"
-
-
 def chat_log(events: list[Event], duration: int, seed: int) -> str:
     """A plain `[h:mm:ss] name: text` chat log for one stream."""
     rng = random.Random(seed)
@@ -246,7 +242,7 @@ def chat_log(events: list[Event], duration: int, seed: int) -> str:
         for k in range((SPAM_S[1] - SPAM_S[0]) * 2):
             lines.append((SPAM_S[0] + k / 2, "cheap_follows_bot", SPAM))
     lines.sort(key=lambda line: line[0])
-    return "".join(f"[{_hms(at)}] {who}: {text}\n" for at, who, text in lines if at < duration)
+    return "".join(f"[{format_hms(int(at))}] {who}: {text}\n" for at, who, text in lines if at < duration)
 
 
 def _labels(events: list[Event], duration: int) -> tuple[list[dict], list[dict]]:

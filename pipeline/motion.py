@@ -69,7 +69,8 @@ def analyse_motion(src: Path, duration: float, cfg: VideoSettings,
     return _frame_motion(src, duration, cfg, progress)
 
 
-def _is_cut(diff: np.ndarray, cfg: VideoSettings) -> bool:
+def is_cut(diff: np.ndarray, cfg: VideoSettings) -> bool:
+    """A scene cut: more than `scene_cut_threshold` of the pixels changed between two samples."""
     import cv2
 
     changed = cv2.countNonZero(cv2.threshold(diff, CHANGED_LEVEL, 255, cv2.THRESH_BINARY)[1])
@@ -101,7 +102,7 @@ def _keyframe_motion(src: Path, duration: float, cfg: VideoSettings,
                     diff = cv2.absdiff(grey, prev)
                     lo, hi = min(int(prev_t), n - 1), min(int(np.ceil(t)), n)
                     motion[lo:hi] = np.maximum(motion[lo:hi], float(diff.mean()) / 255.0)
-                    if _is_cut(diff, cfg):
+                    if is_cut(diff, cfg):
                         cuts[min(int(t), n - 1)] += 1
                 prev, prev_t = grey, t
                 if index % 50 == 0:
@@ -134,7 +135,7 @@ def _frame_motion(src: Path, duration: float, cfg: VideoSettings,
             second = min(int(index / cfg.fps), n - 1)
             motion_sum[second] += float(diff.mean()) / 255.0
             counts[second] += 1
-            if _is_cut(diff, cfg):
+            if is_cut(diff, cfg):
                 cuts[second] += 1
         prev = frame
         index += 1

@@ -188,8 +188,9 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
         job_settings, render = apply_options(ctx.settings, options)
         weights = None
         if not options.rerender_of:  # a re-render keeps its moments: weights do not matter
-            job_settings, weights = await with_learnt_weights(ctx.db, job_settings, job.user_id, options.template)
-            await storage.add_event(ctx.db, job.id, "weights", weights.describe())
+            job_settings, chosen = await with_learnt_weights(ctx.db, job_settings, job.user_id, options.template)
+            weights = chosen.describe()
+            await storage.add_event(ctx.db, job.id, "weights", weights)
         job_dir = ctx.settings.jobs_dir / (options.rerender_of or job.id)
         observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None,
                                job_dir)
@@ -203,7 +204,7 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
             source = await ctx.resolve_source(job, job_dir) if ctx.resolve_source else job.source
             report = await asyncio.to_thread(run_job, source, job_settings, ctx.settings.jobs_dir,
                                              observer, ctx.pool, job.id, render, options.chat)
-            report["weights"] = weights.describe() if weights else None
+            report["weights"] = weights
         await observer.deliveries_settled()
         await storage.record_clips(ctx.db, job.id, report["clips"])
         if not await storage.complete(ctx.db, job.id, ctx.worker_id, _summary(report)):

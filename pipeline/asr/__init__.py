@@ -101,6 +101,10 @@ def _tidy(segments: list[Segment], lo: float, hi: float, floor: float) -> list[S
     return out
 
 
+def cpu_threads(asr: AsrSettings) -> int:
+    return asr.cpu_threads or available_cores()
+
+
 def transcribe(audio_path: Path, duration: float, settings: Settings,
                progress: ProgressFn = no_progress) -> Transcript:
     """Transcribe a raw float32 mono file at settings.audio.sample_rate.
@@ -111,7 +115,7 @@ def transcribe(audio_path: Path, duration: float, settings: Settings,
     asr = settings.asr
     rate = settings.audio.sample_rate
     run_chunk = _engine(asr.engine)
-    threads = asr.cpu_threads or available_cores()
+    threads = cpu_threads(asr)
     total = sample_count(Path(audio_path))
     total_s = total / rate
     language: str | None = None if asr.language == "auto" else asr.language

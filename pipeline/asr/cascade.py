@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.asr import _engine, _tidy, _to_whisper_rate
+from pipeline.asr import _engine, _tidy, _to_whisper_rate, cpu_threads
 from pipeline.audio_decode import read_samples, sample_count
 from pipeline.config import Settings
 from pipeline.models import Transcript, Word
-from pipeline.resources import available_cores
 
 PAD_S = 1.0   # a word cut by the window's edge is heard whole
 
@@ -37,7 +36,7 @@ def refine_words(audio_path: Path, transcript: Transcript, windows: Sequence[tup
     run_chunk = _engine(cfg.engine)
     rate = settings.audio.sample_rate
     total = sample_count(Path(audio_path))
-    threads = asr.cpu_threads or available_cores()
+    threads = cpu_threads(asr)
     words = list(transcript.words)
     for lo, hi in merged(windows, PAD_S, total / rate):
         first = int(lo * rate)

@@ -3,7 +3,6 @@ written into the job folder as `chat_replay.live_chat.json`, then parsed."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,9 @@ from pipeline.chat.models import ChatMessage
 from pipeline.chat.parse import read_chat_file
 from pipeline.config import Settings
 from pipeline.errors import ChatUnavailableError
+from pipeline.fetch import YdlLogger, output_template
 
-log = logging.getLogger(__name__)
 STEM = "chat_replay"
-
-
-class _Quiet:
-    def debug(self, msg: str) -> None:
-        log.debug(msg)
-
-    info = debug
-
-    def warning(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
-
-    def error(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
 
 
 def ydl_options(job_dir: Path, settings: Settings) -> dict[str, Any]:
@@ -36,13 +22,13 @@ def ydl_options(job_dir: Path, settings: Settings) -> dict[str, Any]:
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
-        "logger": _Quiet(),
+        "logger": YdlLogger(),
         "noplaylist": True,
         "skip_download": True,
         "writesubtitles": True,
         "writeautomaticsub": False,
         "subtitleslangs": ["live_chat"],
-        "outtmpl": {"default": str(job_dir / f"{STEM}.%(ext)s")},
+        "outtmpl": {"default": output_template(job_dir, STEM)},
         "socket_timeout": settings.chat.timeout_s,
         "retries": settings.fetch.retries,
         "enable_file_urls": False,
