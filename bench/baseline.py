@@ -1,6 +1,6 @@
 """The straightforward pipeline, the yardstick of bench/bench_pipeline.py (not used by the service).
 
-Same input, same scoring, same number of clips as `pipeline.runner.run_job`, but done the
+Same input, same scoring, same number of clips as `pipeline.jobs.runner.run_job`, but done the
 way a first version would do it: every frame decoded at full resolution into OpenCV for
 motion, the whole audio handed to faster-whisper in one sequential call without VAD or
 batching, and every stage one after another in this one process (no process pool, no stage
@@ -17,21 +17,21 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import tasks
-from pipeline.cache import read_json, write_json
-from pipeline.config import Settings, VideoSettings
-from pipeline.errors import NoAudioError, ProcessingError
-from pipeline.models import MediaInfo, ProgressFn, Transcript, no_progress
-from pipeline.motion import is_cut
-from pipeline.progress import NullObserver, Observer
-from pipeline.render.job import RenderOptions, find_facecam, render_moments
-from pipeline.runner import job_id_for, score_job
+from pipeline.jobs import tasks
+from pipeline.media.cache import read_json, write_json
+from pipeline.media.config import Settings, VideoSettings
+from pipeline.media.errors import NoAudioError, ProcessingError
+from pipeline.media.models import MediaInfo, ProgressFn, Transcript, no_progress
+from pipeline.media.motion import is_cut
+from pipeline.media.progress import NullObserver, Observer
+from pipeline.media.render.job import RenderOptions, find_facecam, render_moments
+from pipeline.jobs.runner import job_id_for, score_job
 
 
 
 def motion_full_decode(src: Path, duration: float, cfg: VideoSettings,
                        progress: ProgressFn = no_progress) -> dict[str, np.ndarray]:
-    """The arrays of `pipeline.motion.analyse_motion` (`motion` 0..1 and `scene_cuts` per
+    """The arrays of `pipeline.media.motion.analyse_motion` (`motion` 0..1 and `scene_cuts` per
     second), from every frame at full resolution: OpenCV decodes, converts to grey and
     differences each frame against the one before."""
     import cv2
@@ -106,9 +106,9 @@ def run_baseline(source: str, settings: Settings, out_dir: Path, observer: Obser
     """Analyse and render `source` the straightforward way into `<out_dir>/<job_id>/`; returns
     a report shaped like run_job's, plus `clip_times`: seconds from the start of this call to
     each clip file being done, in render order. `out_dir` should be fresh: nothing is reused."""
-    from pipeline.audio_decode import decode_audio
-    from pipeline.fetch import fetch
-    from pipeline.probe import check_usable, probe
+    from pipeline.media.audio_decode import decode_audio
+    from pipeline.media.fetch import fetch
+    from pipeline.media.probe import check_usable, probe
 
     started = time.monotonic()
     observer = observer or NullObserver()

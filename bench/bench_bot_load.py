@@ -25,8 +25,8 @@ from test_bot import App, keyboard_data  # noqa: E402
 import storage  # noqa: E402
 from bot.callbacks import LayoutPick  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
-from pipeline.config import load_settings  # noqa: E402
-from pipeline.sample import SampleSpec, make_sample  # noqa: E402
+from pipeline.media.config import load_settings  # noqa: E402
+from pipeline.media.sample import SampleSpec, make_sample  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -45,9 +45,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from pipeline.config import Settings, load_settings  # noqa: E402
-from pipeline.resources import available_cores  # noqa: E402
-from pipeline.sample import SampleSpec, make_sample  # noqa: E402
+from pipeline.media.config import Settings, load_settings  # noqa: E402
+from pipeline.media.resources import available_cores  # noqa: E402
+from pipeline.media.sample import SampleSpec, make_sample  # noqa: E402
 
 VARIANTS = ("ours", "baseline")
 STAGE_ORDER = ("fetch", "probe", "audio", "asr", "audio_features", "motion", "enrich", "score",
@@ -224,8 +224,8 @@ def ratios(runs: dict[str, dict[str, Any]]) -> dict[str, float | None]:
 def run_one(variant: str, media: Path, out: Path, render: bool, clips: int, clip_s: float) -> dict[str, Any]:
     """One measured job in this process (the child): ours through run_job, or the baseline."""
     from baseline import run_baseline
-    from pipeline.render.job import RenderOptions
-    from pipeline.runner import run_job
+    from pipeline.media.render.job import RenderOptions
+    from pipeline.jobs.runner import run_job
 
     settings = bench_settings(clips, clip_s)
     opts = RenderOptions.from_settings(settings) if render else None

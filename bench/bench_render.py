@@ -14,14 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.cache import read_json  # noqa: E402
-from pipeline.config import load_settings  # noqa: E402
-from pipeline.models import Transcript  # noqa: E402
-from pipeline.probe import probe  # noqa: E402
-from pipeline.render.encoder import choose_encoder  # noqa: E402
-from pipeline.render.job import RenderOptions, render_moments, rerender_job  # noqa: E402
-from pipeline.runner import run_job  # noqa: E402
-from pipeline.sample import SampleSpec, make_sample  # noqa: E402
+from pipeline.media.cache import read_json  # noqa: E402
+from pipeline.media.config import load_settings  # noqa: E402
+from pipeline.media.models import Transcript  # noqa: E402
+from pipeline.media.probe import probe  # noqa: E402
+from pipeline.media.render.encoder import choose_encoder  # noqa: E402
+from pipeline.media.render.job import RenderOptions, render_moments, rerender_job  # noqa: E402
+from pipeline.jobs.runner import run_job  # noqa: E402
+from pipeline.media.sample import SampleSpec, make_sample  # noqa: E402
 
 MEDIA_DIR = ROOT / "bench" / "_media"
 CLIP = (40.0, 85.0)

@@ -10,13 +10,13 @@ from bot.context import AppContext
 from bot.factory import create_bot, create_dispatcher, set_commands
 from bot.notifier import TelegramNotifier
 from bot.settings import BotSettings
-from pipeline.config import Settings
+from pipeline.media.config import Settings
 
 
 async def run_app(settings: Settings, bot_settings: BotSettings, *, with_worker: bool,
                   stop: asyncio.Event | None = None) -> None:
     """Poll Telegram (and run jobs) until SIGINT/SIGTERM or until `stop` is set."""
-    from pipeline.worker import ensure_dirs, open_database, run_worker
+    from pipeline.jobs.worker import ensure_dirs, open_database, run_worker
 
     ensure_dirs(settings)
     stop = stop or asyncio.Event()
@@ -25,7 +25,7 @@ async def run_app(settings: Settings, bot_settings: BotSettings, *, with_worker:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     if settings.observability.metrics_enabled:
-        from pipeline import metrics
+        from pipeline.jobs import metrics
 
         metrics.serve(settings.observability.metrics_host, settings.observability.metrics_port)
     db = await open_database(settings)
@@ -51,7 +51,7 @@ async def run_app(settings: Settings, bot_settings: BotSettings, *, with_worker:
 async def run_delivering_worker(settings: Settings, bot_settings: BotSettings, *, burst: bool,
                                 slots: int | None) -> int:
     """A worker on its own host that delivers its clips through the Bot API."""
-    from pipeline.worker import ensure_dirs, open_database, run_worker
+    from pipeline.jobs.worker import ensure_dirs, open_database, run_worker
 
     ensure_dirs(settings)
     db = await open_database(settings)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.settings import BotSettings
-from pipeline.config import Settings
+from pipeline.media.config import Settings
 
 
 @dataclass(frozen=True)

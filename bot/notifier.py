@@ -20,10 +20,10 @@ from bot import keyboards
 from bot.charts import timeline
 from bot.settings import BotSettings
 from bot.texts import t
-from pipeline import metrics
-from pipeline.cache import read_json
-from pipeline.probe import format_hms
-from pipeline.scoring import REASONS
+from pipeline.jobs import metrics
+from pipeline.media.cache import read_json
+from pipeline.media.probe import format_hms
+from pipeline.media.scoring import REASONS
 
 log = logging.getLogger(__name__)
 BAR_CELLS = 10
@@ -64,7 +64,7 @@ def caption(clip: dict[str, Any], source: str, lang: str) -> str:
 
 
 class TelegramNotifier:
-    """Implements pipeline.notify.Notifier over the Bot API."""
+    """Implements pipeline.jobs.notify.Notifier over the Bot API."""
 
     def __init__(self, bot: Bot, db: Any, bot_settings: BotSettings) -> None:
         self.bot, self.db, self.bot_settings = bot, db, bot_settings

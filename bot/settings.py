@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.errors import ConfigError
+from pipeline.media.errors import ConfigError
 
 CLOUD_DOWNLOAD_MB = 20     # what a bot may download from Telegram's cloud Bot API
 CLOUD_UPLOAD_MB = 50

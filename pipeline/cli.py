@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from pipeline.config import Settings, load_settings
-from pipeline.errors import ClipFactoryError
+from pipeline.media.config import Settings, load_settings
+from pipeline.media.errors import ClipFactoryError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Viral Clip Factory: find the best moments of a stream VOD.")
@@ -26,7 +26,7 @@ SubtitlesOpt = typer.Option(None, "--subtitles/--no-subtitles", help="Burn in wo
 
 
 def _settings(config: Optional[Path]) -> Settings:
-    from pipeline.logs import configure_logging, known_secrets
+    from pipeline.jobs.logs import configure_logging, known_secrets
 
     try:
         settings = load_settings(config)
@@ -65,14 +65,14 @@ def process(
     """Analyse a stream, print its best moments and render them as clips.
 
     Writes <out>/<job-id>/report.json and clip_01.mp4 … with thumbnails."""
-    from pipeline.runner import run_job
+    from pipeline.jobs.runner import run_job
 
     settings = _settings(config)
     opts = None if no_render else _render_options(settings, layout, export, style, subtitles)
     if language:
         settings = settings.model_copy(update={"asr": settings.asr.model_copy(update={"language": language})})
     if sample:
-        from pipeline.sample import make_sample
+        from pipeline.media.sample import make_sample
 
         target = out / "sample" / "sample_stream.mp4"
         if not target.exists():
@@ -101,7 +101,7 @@ def render(
     subtitles: Optional[bool] = SubtitlesOpt,
 ) -> None:
     """Render a finished job's moments again, e.g. with another layout; no analysis is re-run."""
-    from pipeline.render.job import rerender_job
+    from pipeline.media.render.job import rerender_job
 
     settings = _settings(config)
     opts = _render_options(settings, layout, export, style, subtitles)
@@ -114,7 +114,7 @@ def render(
 
 
 def _render_options(settings: Settings, layout, export, style, subtitles):
-    from pipeline.render.job import RenderOptions
+    from pipeline.media.render.job import RenderOptions
 
     try:
         return RenderOptions.from_settings(settings, layout, export, subtitles, style)
@@ -124,7 +124,7 @@ def _render_options(settings: Settings, layout, export, style, subtitles):
 
 
 def _with_progress(work):
-    from pipeline.progress import RichObserver
+    from pipeline.media.progress import RichObserver
 
     columns = (TextColumn("{task.description:<28}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     try:
@@ -138,7 +138,7 @@ def _with_progress(work):
 
 
 def _print_result(report: dict, out: Path) -> None:
-    from pipeline.report import moments_table
+    from pipeline.jobs.report import moments_table
 
     Console().print(moments_table(report))
     summary = report.get("render")
@@ -159,8 +159,8 @@ def worker(
     """Take jobs from the queue and run them."""
     import asyncio
 
-    from pipeline.notify import ConsoleNotifier
-    from pipeline.worker import ensure_dirs, run_worker
+    from pipeline.jobs.notify import ConsoleNotifier
+    from pipeline.jobs.worker import ensure_dirs, run_worker
 
     settings = _settings(config)
     ensure_dirs(settings)
@@ -222,10 +222,10 @@ def submit(
     import asyncio
 
     import storage
-    from pipeline.worker import open_database
-    from pipeline.options import JobOptions
+    from pipeline.jobs.worker import open_database
+    from pipeline.media.options import JobOptions
 
-    from pipeline.retention import check_free_space
+    from pipeline.jobs.retention import check_free_space
 
     settings = _settings(config)
     try:
@@ -267,7 +267,7 @@ def jobs(
     import json
 
     import storage
-    from pipeline.worker import open_database
+    from pipeline.jobs.worker import open_database
     from rich.table import Table
 
     settings = _settings(config)
@@ -297,7 +297,7 @@ def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt
     import asyncio
 
     import storage
-    from pipeline.worker import open_database
+    from pipeline.jobs.worker import open_database
 
     settings = _settings(config)
 
@@ -320,7 +320,7 @@ def make_labelled_set_command(
     videos: int = typer.Option(6, "--videos", min=1, help="How many streams (4.5 min each)."),
 ) -> None:
     """Generate the small labelled set that `clipfactory eval` measures picks on."""
-    from pipeline.labelled_set import SetSpec, make_labelled_set
+    from pipeline.jobs.labelled_set import SetSpec, make_labelled_set
 
     console.print(f"Making {videos} labelled stream(s) in {escape(str(out_dir))}…")
     labels = make_labelled_set(out_dir, SetSpec(videos=videos))
@@ -343,8 +343,8 @@ def eval_command(
     Writes the numbers to <out>/eval.json (eval_no_chat.json with --no-chat)."""
     import json
 
-    from pipeline import evaluation as ev
-    from pipeline.runner import make_pool
+    from pipeline.jobs import evaluation as ev
+    from pipeline.jobs.pool import make_pool
 
     settings = _settings(config)
     try:
@@ -375,7 +375,7 @@ def eval_command(
         scores = {v.id: ev.score_video(before[v.id], v.highlights, v.decoys) for v in videos}
         after_scores, weights = None, {}
         if learn:
-            from pipeline.learning import fit_weights
+            from pipeline.media.learning import fit_weights
 
             defaults = settings.scoring.weights
             for v in videos:
@@ -411,7 +411,7 @@ def eval_command(
 
 
 def _pick_row(video, pick) -> dict:
-    from pipeline.evaluation import best_match
+    from pipeline.jobs.evaluation import best_match
 
     label, v = best_match(pick, video.highlights)
     decoy, d = best_match(pick, video.decoys)
@@ -424,8 +424,8 @@ def _pick_row(video, pick) -> dict:
 def _picks_table(video, picks):
     from rich.table import Table
 
-    from pipeline.evaluation import THRESHOLD, ranked
-    from pipeline.probe import format_hms
+    from pipeline.jobs.evaluation import THRESHOLD, ranked
+    from pipeline.media.probe import format_hms
 
     table = Table(title=f"{escape(video.id)}: picks against {len(video.highlights)} highlight(s)")
     for column in ("#", "start–end", "score", "overlaps", "IoU"):
@@ -442,7 +442,7 @@ def _picks_table(video, picks):
 def _scores_table(videos, scores, after=None):
     from rich.table import Table
 
-    from pipeline.evaluation import mean_score
+    from pipeline.jobs.evaluation import mean_score
 
     metrics = (("HIT@1", "hit_at_1"), ("HIT@5", "hit_at_5"), ("P@5", "precision_at_5"))
     table = Table(title="Picks against labels (IoU ≥ 0.5)" + (": before → after learning" if after else ""),

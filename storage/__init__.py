@@ -14,7 +14,7 @@ asyncpg when several worker hosts share one database. One schema, Alembic migrat
     job, created = await enqueue(db, user, "https://twitch.tv/videos/1", {"layout": "facecam_top"})
     job = await claim(db, "worker-1", lease_s=60)
 
-The pipeline keeps each job's stage artifacts in its job folder (`pipeline.cache`); only
+The pipeline keeps each job's stage artifacts in its job folder (`pipeline.media.cache`); only
 small records live here. See `storage.queue` for the job life cycle, lease semantics and
 the fair order.
 """

@@ -21,7 +21,7 @@ def shared_media() -> Path:
 @pytest.fixture(scope="session")
 def sample_stream(tmp_path_factory) -> Path:
     """The 3-minute generated stream with its hype moment at 1:40–1:55."""
-    from pipeline.sample import make_sample
+    from pipeline.media.sample import make_sample
 
     return make_sample(tmp_path_factory.mktemp("sample") / "sample_stream.mp4")
 

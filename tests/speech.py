@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.sample import espeak_wav  # noqa: F401  (re-exported for the tests)
+from pipeline.media.sample import espeak_wav  # noqa: F401  (re-exported for the tests)
 
 RU_VOICE = "(voice_msu_ru_nsh_clunits)"
 

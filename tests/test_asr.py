@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.asr import iter_chunks, quietest_point, transcribe
-from pipeline.asr.model_store import PACKAGED, PackagedModel, resolve_whisper_model, unpack
-from pipeline.config import Settings, load_settings
-from pipeline.errors import ConfigError
-from pipeline.models import Transcript, Word
+from pipeline.media.asr import iter_chunks, quietest_point, transcribe
+from pipeline.media.asr.model_store import PACKAGED, PackagedModel, resolve_whisper_model, unpack
+from pipeline.media.config import Settings, load_settings
+from pipeline.media.errors import ConfigError
+from pipeline.media.models import Transcript, Word
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speech import (  # noqa: E402
@@ -76,7 +76,7 @@ def test_unknown_packaged_name_and_missing_package(tmp_path: Path) -> None:
 
 def test_packaged_model_joined_once_by_racing_processes(tmp_path: Path) -> None:
     code = ("import sys; from pathlib import Path; "
-            "from pipeline.asr.model_store import resolve_whisper_model as r; "
+            "from pipeline.media.asr.model_store import resolve_whisper_model as r; "
             "print(r('packaged:whisper-base', Path(sys.argv[1])))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
                               stdout=subprocess.PIPE, text=True) for _ in range(2)]
@@ -304,13 +304,13 @@ def test_openai_whisper_refuses_the_faster_whisper_package(tmp_path: Path) -> No
 # --- cascade ------------------------------------------------------------------------------
 
 def test_cascade_windows_are_padded_and_joined() -> None:
-    from pipeline.asr.cascade import merged
+    from pipeline.media.asr.cascade import merged
 
     assert merged([(50, 60), (10, 20), (19.5, 30)], 1.0, 58.0) == [(9.0, 31.0), (49.0, 58.0)]
 
 
 def test_cascade_retranscribes_only_the_chosen_windows(tmp_path: Path) -> None:
-    from pipeline.asr.cascade import refine_words
+    from pipeline.media.asr.cascade import refine_words
 
     audio, _ = _long_speech(tmp_path)
     duration = len(audio) / RATE

@@ -1,7 +1,7 @@
 """Bad input through the real `clipfactory process` CLI: every case ends with the message a
 streamer reads (docs/bad-input.md lists them) and never with a traceback.
 
-Media is generated with ffmpeg (lavfi) and `pipeline.sample`; links point at a local HTTP
+Media is generated with ffmpeg (lavfi) and `pipeline.media.sample`; links point at a local HTTP
 server, which the private-network guard refuses unless `fetch.allow_private_networks` is on
 (CLIPFACTORY_FETCH__ALLOW_PRIVATE_NETWORKS=true below)."""
 
@@ -19,10 +19,10 @@ from urllib.parse import quote
 import pytest
 from helpers import ffmpeg, only_report, run_cli
 
-from pipeline.config import load_settings
-from pipeline.fetch import fetch
-from pipeline.runner import job_id_for
-from pipeline.sample import SampleSpec, make_sample
+from pipeline.media.config import load_settings
+from pipeline.media.fetch import fetch
+from pipeline.jobs.runner import job_id_for
+from pipeline.media.sample import SampleSpec, make_sample
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

@@ -13,14 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import baseline  # noqa: E402
 import bench_pipeline as bp  # noqa: E402
 
-from pipeline.config import load_settings  # noqa: E402
+from pipeline.media.config import load_settings  # noqa: E402
 
 FRANTIC = (10, 15)  # seconds of the short clip with the frantic picture
 
 
 @pytest.fixture(scope="module")
 def short_clip(tmp_path_factory) -> Path:
-    from pipeline.sample import SampleSpec, make_sample
+    from pipeline.media.sample import SampleSpec, make_sample
 
     spec = SampleSpec(duration=20, hype_at=(FRANTIC[0],), hype_len=FRANTIC[1] - FRANTIC[0],
                       width=320, height=180, fps=30)
@@ -28,7 +28,7 @@ def short_clip(tmp_path_factory) -> Path:
 
 
 def test_baseline_motion_matches_the_pipelines_arrays_and_sees_the_frantic_window(short_clip):
-    from pipeline.motion import analyse_motion
+    from pipeline.media.motion import analyse_motion
 
     cfg = load_settings().video
     ours = analyse_motion(short_clip, 20.0, cfg)

@@ -21,10 +21,10 @@ from httpserver import serve_dir
 from bot.app import run_app
 from bot.callbacks import CancelJob, LayoutPick, SettingPick
 from bot.settings import BotSettings
-from pipeline import metrics
-from pipeline.config import load_settings
-from pipeline.logs import configure_logging, known_secrets
-from pipeline.sample import SampleSpec, make_sample
+from pipeline.jobs import metrics
+from pipeline.media.config import load_settings
+from pipeline.jobs.logs import configure_logging, known_secrets
+from pipeline.media.sample import SampleSpec, make_sample
 
 OWNER, FRIEND, STRANGER = 111, 222, 999
 
@@ -252,7 +252,7 @@ def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world):
     assert text, "the run logged"
     assert tg.token not in text
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    job_lines = [line for line in lines if line["logger"] == "pipeline.worker"]
+    job_lines = [line for line in lines if line["logger"] == "pipeline.jobs.worker"]
     assert job_lines and all(line["job_id"] != "-" for line in job_lines)
     assert metrics.CLIPS_SENT._value.get() >= 1
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.chat.models import ChatMessage
-from pipeline.chat.parse import parse_chat, read_chat_file
-from pipeline.chat.signal import chat_signal, drop_repeats, estimate_delay, measure
-from pipeline.chat.stage import chat_origin, load_messages
-from pipeline.chat.twitch import QUERY_HASH, twitch_chat, twitch_video_id
-from pipeline.chat.youtube import youtube_chat
-from pipeline.config import load_settings
-from pipeline.errors import ChatLogError, ChatUnavailableError
-from pipeline.scoring import pick_moments
+from pipeline.media.chat.models import ChatMessage
+from pipeline.media.chat.parse import parse_chat, read_chat_file
+from pipeline.media.chat.signal import chat_signal, drop_repeats, estimate_delay, measure
+from pipeline.media.chat.stage import chat_origin, load_messages
+from pipeline.media.chat.twitch import QUERY_HASH, twitch_chat, twitch_video_id
+from pipeline.media.chat.youtube import youtube_chat
+from pipeline.media.config import load_settings
+from pipeline.media.errors import ChatLogError, ChatUnavailableError
+from pipeline.media.scoring import pick_moments
 
 # ---------------------------------------------------------------- chat files in every format
 
@@ -368,7 +368,7 @@ HYPE_AT = 30
 
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory) -> Path:
-    from pipeline.sample import SampleSpec, make_sample
+    from pipeline.media.sample import SampleSpec, make_sample
 
     return make_sample(tmp_path_factory.mktemp("chat_stream") / "chat_stream.mp4",
                        SampleSpec(duration=60, hype_at=(HYPE_AT,), hype_len=10, width=320, height=180))
@@ -389,7 +389,7 @@ def _stream_chat(path: Path) -> Path:
 
 @pytest.mark.slow
 def test_a_job_with_a_chat_log_scores_chat(stream, tmp_path, base):
-    from pipeline.runner import run_job
+    from pipeline.jobs.runner import run_job
 
     settings = load_settings(fetch={"allow_private_networks": True}, scoring={"top_k": 2})
     chat = _stream_chat(tmp_path / "chat.txt")
@@ -435,7 +435,7 @@ def test_a_chat_log_sent_after_a_link_goes_with_the_job(tmp_path):
     import storage
     from bot.callbacks import LayoutPick
     from bot.settings import BotSettings
-    from pipeline.worker import open_database
+    from pipeline.jobs.worker import open_database
 
     owner = 111
     www = tmp_path / "www"

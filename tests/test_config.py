@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError
+from pipeline.media.config import load_settings
+from pipeline.media.errors import ConfigError
 
 
 def test_defaults_load_from_yaml():

@@ -358,7 +358,7 @@ def test_build_context_holds_what_is_copied_and_nothing_secret() -> None:
     for secret in (".env", ".venv/bin/python", ".git/config", "data/clipfactory.db", "out/x/report.json",
                    "pipeline/__pycache__/cli.cpython-311.pyc", "tests/test_docker.py"):
         assert not _in_context(secret), secret
-    assert _in_context("pipeline/render/clip.py") and _in_context("storage/migrations/versions/x.py")
+    assert _in_context("pipeline/media/render/clip.py") and _in_context("storage/migrations/versions/x.py")
 
 
 def _hadolint() -> str:
@@ -452,12 +452,12 @@ def test_the_bot_runs_with_the_bot_image_packages(tmp_path: Path) -> None:
         import bot, bot.routers
         for mod in pkgutil.walk_packages(bot.__path__, "bot."):
             importlib.import_module(mod.name)
-        for name in ("pipeline.cli", "pipeline.worker", "pipeline.fetch", "pipeline.options", "storage"):
+        for name in ("pipeline.cli", "pipeline.jobs.worker", "pipeline.media.fetch", "pipeline.media.options", "storage"):
             importlib.import_module(name)
         from bot.context import AppContext
         from bot.factory import create_dispatcher
         from bot.settings import BotSettings
-        from pipeline.config import load_settings
+        from pipeline.media.config import load_settings
         create_dispatcher(AppContext(load_settings(), BotSettings(), None))
         from pipeline.cli import app
         try:

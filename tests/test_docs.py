@@ -45,7 +45,7 @@ def test_settings_doc_is_generated_from_the_current_code(gen) -> None:
 
 def test_settings_doc_covers_every_setting(gen) -> None:
     from bot.settings import BotSettings
-    from pipeline.config import Settings
+    from pipeline.media.config import Settings
 
     text = (DOCS / "settings.md").read_text(encoding="utf-8")
     for name, info in Settings.model_fields.items():
@@ -112,7 +112,7 @@ def _resolves(path: tuple[str, ...], model: Any) -> bool:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_environment_variables_exist(page: Path) -> None:
     from bot.settings import BotSettings
-    from pipeline.config import Settings
+    from pipeline.media.config import Settings
 
     text = _text(page)
     for var in set(re.findall(r"\bCLIPFACTORY_[A-Z0-9_]+", text)):
@@ -130,7 +130,7 @@ def test_environment_variables_exist(page: Path) -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_dotted_setting_names_exist(page: Path) -> None:
-    from pipeline.config import Settings
+    from pipeline.media.config import Settings
 
     sections = {n for n, f in Settings.model_fields.items()
                 if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}

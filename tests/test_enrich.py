@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.embeddings import _package_dir, load_embedder
-from pipeline.emotion import emotion_scores, lexicon_arousal
-from pipeline.enrich import enrich, exclamation_score, keyword_hits, sentences_from, text_curves
-from pipeline.models import Segment, Transcript, Word
+from pipeline.media.config import load_settings
+from pipeline.media.embeddings import _package_dir, load_embedder
+from pipeline.media.emotion import emotion_scores, lexicon_arousal
+from pipeline.media.enrich import enrich, exclamation_score, keyword_hits, sentences_from, text_curves
+from pipeline.media.models import Segment, Transcript, Word
 
 
 def _transcript(lang: str, sentences: list[tuple[float, str]]) -> Transcript:

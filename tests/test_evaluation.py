@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli
 
-from pipeline.evaluation import (
+from pipeline.jobs.evaluation import (
     LabelledVideo,
     LabelsError,
     Pick,
@@ -26,7 +26,7 @@ from pipeline.evaluation import (
     precision_at,
     score_video,
 )
-from pipeline.labelled_set import (
+from pipeline.jobs.labelled_set import (
     DECOYS,
     HIGHLIGHTS,
     PLANS,
@@ -141,7 +141,7 @@ def test_learnt_weights_keep_the_features_and_chat_off():
 
 
 def test_learnt_weights_with_the_real_fit():
-    learning = pytest.importorskip("pipeline.learning")
+    learning = pytest.importorskip("pipeline.media.learning")
     defaults = {"loudness": 1.0, "motion": 1.0, "keywords": 1.0}
     videos, picks = [], {}
     for i in range(6):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from helpers import ffmpeg
 
-from pipeline.models import Box
-from pipeline.probe import probe
-from pipeline.render.facecam import _grown, _maps, _overlay, detect_facecam, face_track
+from pipeline.media.models import Box
+from pipeline.media.probe import probe
+from pipeline.media.render.facecam import _grown, _maps, _overlay, detect_facecam, face_track
 
 FPS = 15
 

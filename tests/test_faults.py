@@ -14,8 +14,8 @@ from helpers import run_cli
 from test_worker import env_for, jobs, short_media, start_worker, submit_copies  # noqa: F401 (fixture)
 
 import storage
-from pipeline.config import load_settings
-from pipeline.retention import clean_job_folders
+from pipeline.media.config import load_settings
+from pipeline.jobs.retention import clean_job_folders
 
 
 def test_full_disk_refuses_new_jobs_with_a_message(tmp_path):

@@ -1,4 +1,4 @@
-"""pipeline.fetch against media generated with ffmpeg and served on 127.0.0.1.
+"""pipeline.media.fetch against media generated with ffmpeg and served on 127.0.0.1.
 
 The test server is on loopback, which fetch refuses by default (the private-network guard),
 so these tests load their settings with `fetch.allow_private_networks` on; the guard's own
@@ -18,8 +18,8 @@ from httpserver import ServedDir
 from yt_dlp.networking.exceptions import HTTPError
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError, UserNotLive
 
-from pipeline.config import load_settings
-from pipeline.errors import (
+from pipeline.media.config import load_settings
+from pipeline.media.errors import (
     BadInputError,
     CorruptMediaError,
     LiveStreamError,
@@ -29,7 +29,7 @@ from pipeline.errors import (
     TooLongError,
     UnsupportedLinkError,
 )
-from pipeline.fetch import (
+from pipeline.media.fetch import (
     PrivateNetworkError,
     _check_before_download,
     _is_public,

@@ -16,9 +16,9 @@ from pg import create_database, pg_url  # noqa: F401  (pg_url is a fixture)
 import storage
 from bot.callbacks import ClipAction, Vote, WeightsAction
 from bot.settings import BotSettings
-from pipeline import learning_store
-from pipeline.config import FEATURES, load_settings
-from pipeline.learning import fit_weights
+from pipeline.jobs import learning_store
+from pipeline.media.config import FEATURES, load_settings
+from pipeline.media.learning import fit_weights
 
 OWNER = 111
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -262,7 +262,7 @@ class Quiet:
 def test_the_worker_runs_a_job_with_the_learnt_weights(tmp_path, settings):
     """The real worker on a job whose file turns out broken: the weights it chose are in
     the job's event log before anything else runs."""
-    from pipeline.worker import run_worker
+    from pipeline.jobs.worker import run_worker
 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all" * 100)
@@ -270,7 +270,7 @@ def test_the_worker_runs_a_job_with_the_learnt_weights(tmp_path, settings):
     learnt = {**settings.scoring.weights, "motion": 3.0}
 
     async def main():
-        from pipeline.worker import ensure_dirs, open_database
+        from pipeline.jobs.worker import ensure_dirs, open_database
 
         ensure_dirs(job_settings)
         db = await open_database(job_settings)

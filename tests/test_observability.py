@@ -8,8 +8,8 @@ import logging
 import socket
 import urllib.request
 
-from pipeline import metrics
-from pipeline.logs import configure_logging, job_context, known_secrets
+from pipeline.jobs import metrics
+from pipeline.jobs.logs import configure_logging, job_context, known_secrets
 
 
 def test_json_lines_carry_the_job_id_and_hide_secrets(monkeypatch):

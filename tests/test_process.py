@@ -10,8 +10,8 @@ import time
 
 from helpers import ROOT, cli_cmd, ffmpeg, only_report, run_cli
 
-from pipeline.config import FEATURES
-from pipeline.sample import SampleSpec, make_sample
+from pipeline.media.config import FEATURES
+from pipeline.media.sample import SampleSpec, make_sample
 
 HYPE = (100.0, 115.0)
 

@@ -1,4 +1,4 @@
-"""Analysis proxies and full-quality sections (pipeline.fetch, pipeline.sections) against media
+"""Analysis proxies and full-quality sections (pipeline.media.fetch, pipeline.media.sections) against media
 generated with ffmpeg and served on 127.0.0.1.
 
 Every frame of the generated video shows its own frame number as ten black or white stripes
@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from httpserver import ServedDir
 
-from pipeline.config import load_settings
-from pipeline.errors import TooLargeError
-from pipeline.fetch import fetch
-from pipeline.models import Source
-from pipeline.probe import probe
-from pipeline.sections import SECTIONS_DIR, SectionFile, iter_sections
+from pipeline.media.config import load_settings
+from pipeline.media.errors import TooLargeError
+from pipeline.media.fetch import fetch
+from pipeline.media.models import Source
+from pipeline.media.probe import probe
+from pipeline.media.sections import SECTIONS_DIR, SectionFile, iter_sections
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -258,8 +258,8 @@ def test_sections_over_the_size_limit_are_refused_before_downloading(proxy_sourc
 
 
 def test_a_remote_job_is_analysed_on_the_proxy_and_rendered_from_exact_full_quality_sections(base, tmp_path):
-    from pipeline.render.job import RenderOptions
-    from pipeline.runner import run_job
+    from pipeline.media.render.job import RenderOptions
+    from pipeline.jobs.runner import run_job
 
     settings = load_settings(fetch={"allow_private_networks": True},
                              scoring={"top_k": 2, "min_clip_s": 8, "target_clip_s": 10, "max_clip_s": 12})

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from helpers import ffmpeg, only_report, run_cli
 
-from pipeline.config import load_settings
-from pipeline.models import MediaInfo
-from pipeline.probe import probe
-from pipeline.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
-from pipeline.render.job import ClipSource, RenderOptions, render_moments
-from pipeline.render.subtitles import build_ass, clean
-from pipeline.render.tracking import crop_x_expr, motion_track, smooth_positions
+from pipeline.media.config import load_settings
+from pipeline.media.models import MediaInfo
+from pipeline.media.probe import probe
+from pipeline.media.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
+from pipeline.media.render.job import ClipSource, RenderOptions, render_moments
+from pipeline.media.render.subtitles import build_ass, clean
+from pipeline.media.render.tracking import crop_x_expr, motion_track, smooth_positions
 
 
 def streams(path: Path) -> dict:
@@ -96,8 +96,8 @@ def test_unknown_layout_is_refused_by_name(job, analysed_sample):
 @pytest.fixture(scope="module")
 def short_job(sample_stream, tmp_path_factory):
     """One calm 15 s moment of the sample, with its transcript, for direct render calls."""
-    from pipeline.asr import transcribe
-    from pipeline.audio_decode import decode_audio
+    from pipeline.media.asr import transcribe
+    from pipeline.media.audio_decode import decode_audio
 
     job_dir = tmp_path_factory.mktemp("short")
     info = probe(sample_stream)
@@ -163,7 +163,7 @@ def _ass_seconds(stamp: str) -> float:
 
 
 def test_ass_words_and_times_match_the_transcript():
-    from pipeline.models import Word
+    from pipeline.media.models import Word
 
     settings = load_settings()
     words = [Word(10.0 + 0.5 * i, 10.3 + 0.5 * i, w) for i, w in

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.config import load_settings
-from pipeline.enrich import SentenceFeatures
-from pipeline.scoring import pick_moments, robust_norm, virality
+from pipeline.media.config import load_settings
+from pipeline.media.enrich import SentenceFeatures
+from pipeline.media.scoring import pick_moments, robust_norm, virality
 
 
 def _raw(n: int, rng: np.random.Generator, peaks: dict[int, float]) -> dict[str, np.ndarray]:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from helpers import ffmpeg
 
-from pipeline.audio_decode import decode_audio, sample_count
-from pipeline.audio_features import analyse_audio
-from pipeline.config import load_settings
-from pipeline.motion import analyse_motion
+from pipeline.media.audio_decode import decode_audio, sample_count
+from pipeline.media.audio_features import analyse_audio
+from pipeline.media.config import load_settings
+from pipeline.media.motion import analyse_motion
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_motion_and_scene_cuts(tmp_path, proxy):
 
 
 def test_motion_reads_keyframes_only_when_they_are_close(tmp_path):
-    from pipeline.motion import keyframe_gap, motion_method
+    from pipeline.media.motion import keyframe_gap, motion_method
 
     cfg = load_settings().video
     for gop, expected in ((60, "keyframes"), (300, "frames")):

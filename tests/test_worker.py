@@ -17,7 +17,7 @@ from helpers import ROOT, cli_cmd, run_cli
 from pg import pg_url  # noqa: F401  (fixture)
 
 import storage
-from pipeline.sample import SampleSpec, make_sample
+from pipeline.media.sample import SampleSpec, make_sample
 
 LEASE_S = 6
 
@@ -205,7 +205,7 @@ class RecordingNotifier:
 def test_a_clip_is_stored_and_sent_as_soon_as_it_is_rendered(tmp_path):
     import threading
 
-    from pipeline.worker import JobObserver, JobSignals
+    from pipeline.jobs.worker import JobObserver, JobSignals
 
     async def main():
         url = storage.sqlite_url(tmp_path / "queue.db")

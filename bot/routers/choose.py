@@ -13,7 +13,7 @@ from bot import keyboards
 from bot.callbacks import LayoutPick, OptionPick
 from bot.context import AppContext
 from bot.texts import t
-from pipeline.options import JobOptions
+from pipeline.media.options import JobOptions
 
 
 

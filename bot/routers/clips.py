@@ -11,7 +11,7 @@ from bot import keyboards
 from bot.callbacks import ClipAction, RelayoutPick, Vote
 from bot.context import AppContext
 from bot.texts import t
-from pipeline import learning_store
+from pipeline.jobs import learning_store
 
 EXTEND_S = 10.0
 

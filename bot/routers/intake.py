@@ -14,11 +14,11 @@ import storage
 from bot import keyboards
 from bot.context import AppContext
 from bot.texts import t
-from pipeline.chat.parse import read_chat_file
-from pipeline.errors import ChatLogError, ClipFactoryError
-from pipeline.fetch import describe
-from pipeline.probe import format_hms
-from pipeline.retention import check_free_space
+from pipeline.media.chat.parse import read_chat_file
+from pipeline.media.errors import ChatLogError, ClipFactoryError
+from pipeline.media.fetch import describe
+from pipeline.media.probe import format_hms
+from pipeline.jobs.retention import check_free_space
 
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")

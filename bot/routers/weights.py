@@ -11,7 +11,7 @@ import storage
 from bot.callbacks import WeightsAction
 from bot.context import AppContext
 from bot.texts import t
-from pipeline import learning_store
+from pipeline.jobs import learning_store
 
 
 def _table(weights: dict[str, float], defaults: dict[str, float] | None) -> str:

@@ -1,0 +1,231 @@
+"""Render a job's picked moments with a layout, in parallel within the machine's cores."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.media.cache import load_stage, read_json, save_stage, stable_hash, stage_result, write_json
+from pipeline.media.config import Settings
+from pipeline.media.errors import ConfigError
+from pipeline.media.models import Box, MediaInfo, Source, Word
+from pipeline.media.progress import NullObserver, Observer
+from pipeline.media.render import layouts
+from pipeline.media.render.clip import ClipJob, render_clip
+from pipeline.media.render.encoder import choose_encoder
+from pipeline.media.render.subtitles import build_ass
+from pipeline.media.render.tracking import crop_x_expr, motion_track, smooth_positions
+from pipeline.media.resources import available_cores
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    layout: str
+    export: str
+    subtitles: bool
+    style: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, layout: str | None = None, export: str | None = None,
+                      subtitles: bool | None = None, style: str | None = None) -> "RenderOptions":
+        r = settings.render
+        opts = cls(layout or r.layout, export or r.export,
+                   r.subtitles if subtitles is None else subtitles, style or r.subtitle_style)
+        for value, table, key in ((opts.layout, settings.layouts, "layout"),
+                                  (opts.export, settings.exports, "export"),
+                                  (opts.style, settings.subtitle_styles, "subtitle style")):
+            if value not in table:
+                raise ConfigError(f"Unknown {key} '{value}'; choose one of: {', '.join(sorted(table))}.")
+        return opts
+
+
+def find_facecam(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> Box | None:
+    """The configured facecam, else the one detected (cached in the job folder)."""
+    if settings.render.facecam is not None:
+        return Box(**settings.render.facecam.model_dump())
+    stage_key = stable_hash("facecam", key, settings.render.facecam_samples)
+    hit = load_stage(job_dir, "facecam", stage_key)
+    if hit is None:
+        from pipeline.media.render.facecam import detect_facecam
+
+        box = detect_facecam(media, info, settings.render.facecam_samples)
+        hit = {"box": asdict(box) if box else None}
+        save_stage(job_dir, "facecam", stage_key, hit)
+    return Box(**hit["box"]) if hit["box"] else None
+
+
+def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo, facecam: Box | None,
+          start: float, end: float) -> layouts.Plan:
+    layout = settings.layouts[opts.layout]
+    out = settings.exports[opts.export]
+    src = (info.width, info.height)
+    if layout.kind == "facecam_top":
+        if facecam is None:
+            plan = layouts.blur_fit(settings.layouts.get("blur_fit", layout), out)
+            return layouts.Plan(plan.graph, plan.subtitle_pos, "blur_fit",
+                                "no facecam found, so facecam_top fell back to blur_fit")
+        return layouts.facecam_top(layout, out, src, facecam)
+    if layout.kind == "blur_fit":
+        return layouts.blur_fit(layout, out)
+    if layout.kind == "talking_head":
+        from pipeline.media.render.facecam import face_track
+
+        track = face_track(media, start, end, info)
+    else:
+        track = motion_track(media, start, end - start, info)
+    points = smooth_positions(track, info.width / 2, layout.smooth_s, duration=end - start)
+    expr = crop_x_expr(points, layouts.crop_width(out, src), info.width)
+    return layouts.moving_crop(layout, out, src, expr, layout.kind)
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """Where a moment's pictures and sound come from: the analysed file itself, or a
+    full-quality section of the stream whose t = 0 is stream time `offset`."""
+
+    media: Path
+    info: MediaInfo
+    offset: float = 0.0
+
+
+def _scaled(box: Box | None, src: MediaInfo, to: MediaInfo) -> Box | None:
+    """A facecam found on the analysis proxy, in the pixels of a full-quality section."""
+    if box is None or (src.width, src.height) == (to.width, to.height):
+        return box
+    sx, sy = to.width / src.width, to.height / src.height
+    return Box(x=round(box.x * sx), y=round(box.y * sy), w=round(box.w * sx), h=round(box.h * sy))
+
+
+def clip_sources(fetched: dict[str, Any], info: MediaInfo, moments: list[dict[str, Any]], job_dir: Path,
+                 settings: Settings) -> Iterator[tuple[int, ClipSource]] | None:
+    """Full-quality sections of a remote VOD analysed from a proxy, each yielded when its
+    download lands; None when the clips are cut from the analysed file itself."""
+    if not fetched.get("is_proxy"):
+        return None
+    from pipeline.media.sections import iter_sections
+
+    source = Source(**{**fetched, "path": Path(fetched["path"])})
+    windows = [(m["start"], m["end"]) for m in moments]
+    return ((i, ClipSource(sec.path, replace(info, width=sec.width, height=sec.height), sec.offset_s))
+            for i, sec in iter_sections(source, windows, job_dir, settings))
+
+
+def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[dict[str, Any]],
+                   words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
+                   observer: Observer | None = None,
+                   sources: Iterable[tuple[int, ClipSource]] | None = None,
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Render every moment; returns the moments with `file`/`thumbnail` and a render summary.
+
+    `sources` yields (index into `moments`, ClipSource) as each moment's media becomes
+    available (sections still downloading); by default every moment is cut from `media`.
+    A moment starts rendering as soon as its source arrives, and `observer.clip_done` is
+    called as each clip finishes, so the first clip can be delivered before the last is cut."""
+    job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
+    observer = observer or NullObserver()
+    encoder = choose_encoder(settings.render.encoder)
+    facecam = None
+    if settings.layouts[opts.layout].kind == "facecam_top":
+        facecam = find_facecam(job_dir, media, info, settings, source_key)
+    key = stable_hash("render", source_key, moments, opts, settings.render, settings.layouts[opts.layout],
+                      settings.exports[opts.export], settings.subtitle_styles[opts.style], encoder, facecam,
+                      stable_hash(words) if opts.subtitles else None)
+    hit = load_stage(job_dir, "render", key)
+    if hit is not None:
+        observer.stage_done("render", 0.0, True)
+        return hit["moments"], {**hit["summary"], "cached": True}
+
+    started = time.monotonic()
+    parallel = max(1, min(settings.render.parallel or available_cores(), len(moments)))
+    threads = max(1, available_cores() // parallel)
+    observer.stage_progress("render", 0.0, f"0/{len(moments)} clips")
+    if sources is None:
+        sources = ((i, ClipSource(media, info)) for i in range(len(moments)))
+    notes: set[str] = set()
+    done: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def render_one(m: dict[str, Any], plan: layouts.Plan, job: ClipJob, src: ClipSource) -> None:
+        stats = render_clip(job, settings.render)
+        clip = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name, "layout": plan.layout_used,
+                "size": list(settings.exports[opts.export]), "source_size": [src.info.width, src.info.height],
+                **stats}
+        with lock:
+            done[m["rank"]] = clip
+            count = len(done)
+        observer.clip_done(clip)
+        observer.stage_progress("render", count / len(moments), f"{count}/{len(moments)} clips")
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = []
+        for index, src in sources:
+            m = moments[index]
+            start, end = m["start"] - src.offset, m["end"] - src.offset
+            plan = _plan(opts, settings, src.media, src.info, _scaled(facecam, info, src.info), start, end)
+            if plan.note:
+                notes.add(plan.note)
+            name = f"clip_{m['rank']:02d}"
+            ass = None
+            if opts.subtitles:
+                ass = job_dir / f"{name}.ass"
+                doc = build_ass(words, m["start"], m["end"], settings.subtitle_styles[opts.style],
+                                settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
+                ass.write_text(doc, encoding="utf-8")
+            job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan.graph,
+                          ass, encoder, threads, m.get("peak", m["start"]) - src.offset)
+            futures.append(pool.submit(render_one, m, plan, job, src))
+        for fut in as_completed(futures):
+            fut.result()
+    rendered = [done[m["rank"]] for m in moments]
+    summary = {"layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
+               "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
+               "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
+               "seconds": round(time.monotonic() - started, 3)}
+    save_stage(job_dir, "render", key, {"moments": rendered, "summary": summary},
+               [r["file"] for r in rendered] + [r["thumbnail"] for r in rendered])
+    observer.stage_done("render", summary["seconds"], False)
+    return rendered, {**summary, "cached": False}
+
+
+RENDER_KEYS = ("file", "thumbnail", "layout", "size", "source_size", "size_bytes", "bitrate_scale")
+
+
+def _adjusted(moment: dict[str, Any], extend_s: float, duration: float, settings: Settings) -> dict[str, Any]:
+    """The moment made longer or shorter at its end, within the stream and sane lengths."""
+    if not extend_s:
+        return moment
+    shortest = min(settings.scoring.min_clip_s, moment["end"] - moment["start"])
+    end = moment["end"] + extend_s
+    end = max(moment["start"] + shortest, min(end, duration, moment["start"] + 2 * settings.scoring.max_clip_s))
+    return {**moment, "end": round(end, 2)}
+
+
+def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions, observer: Observer | None = None,
+                 ranks: list[int] | None = None, extend_s: float = 0.0) -> dict[str, Any]:
+    """Render a finished job's moments again (another layout, export or style; some ranks
+    only; longer or shorter); no analysis runs. The report keeps every moment."""
+    from pipeline.media.models import Transcript
+
+    report = read_json(job_dir / "report.json")
+    fetched = stage_result(job_dir, "fetch")
+    if fetched is None or not (job_dir / "transcript.json").exists():
+        raise ConfigError(f"Job folder {job_dir} has no finished analysis to render from.")
+    info = MediaInfo(**report["media"])
+    words = Transcript.from_dict(read_json(job_dir / "transcript.json")).words
+    moments = [_adjusted({k: v for k, v in c.items() if k not in RENDER_KEYS}, extend_s, info.duration, settings)
+               for c in report["clips"] if ranks is None or c["rank"] in ranks]
+    clips, summary = render_moments(job_dir, Path(fetched["path"]), info, moments, words, settings, opts,
+                                    report["source_key"], observer,
+                                    clip_sources(fetched, info, moments, job_dir, settings))
+    fresh = {c["rank"]: c for c in clips}
+    report.update(clips=[fresh.get(c["rank"], c) for c in report["clips"]], render=summary,
+                  facecam=summary["facecam"])
+    report.setdefault("stages", {})["render"] = {"seconds": 0.0 if summary["cached"] else summary["seconds"],
+                                                 "cached": summary["cached"]}
+    write_json(job_dir / "report.json", report)
+    return report
