@@ -31,15 +31,15 @@ from pipeline.media.errors import (
 )
 from pipeline.media.fetch import (
     PrivateNetworkError,
-    _check_before_download,
-    _is_public,
-    _map_error,
     check_public,
     describe,
     fetch,
     is_url,
     source_identity,
 )
+from pipeline.media.fetch.checks import check_before_download
+from pipeline.media.fetch.links import is_public
+from pipeline.media.fetch.messages import map_error
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -399,7 +399,7 @@ class _Response:
 ])
 def test_http_statuses_map_to_errors(status, expected, forbidden):
     cause = ExtractorError("Unable to download", cause=HTTPError(_Response(status)))
-    error = _map_error(_wrapped(cause))
+    error = map_error(_wrapped(cause))
     assert type(error) is expected
     assert ("forbidden" in error.user_message) is forbidden
     assert error.detail
@@ -417,7 +417,7 @@ def test_http_statuses_map_to_errors(status, expected, forbidden):
     (ExtractorError("Read timed out. (read timeout=30)"), NetworkError),
 ])
 def test_extractor_messages_map_to_errors(cause, expected):
-    error = _map_error(_wrapped(cause))
+    error = map_error(_wrapped(cause))
     assert type(error) is expected
     assert error.detail and "please report" not in error.detail
 
@@ -457,7 +457,7 @@ def test_loopback_in_any_spelling_is_refused_before_a_request(host, base, tmp_pa
     ("::ffff:8.8.8.8", True),
 ])
 def test_address_ranges(address, public):
-    assert _is_public(address) is public
+    assert is_public(address) is public
 
 
 def test_one_private_answer_among_public_ones_is_refused(monkeypatch):
@@ -498,9 +498,9 @@ def test_media_url_inside_a_private_network_is_refused_before_ffprobe(base):
     """A page (or a redirect) on a public host may hand yt-dlp a media URL on a private one."""
     info = {"url": f"{base}/clip.mp4", "protocol": "http", "ext": "mp4", "title": "clip"}
     with pytest.raises(PrivateNetworkError):
-        _check_before_download(info, load_settings())
+        check_before_download(info, load_settings())
     assert base.log.entries == []
-    assert _check_before_download(info, local_settings()) == pytest.approx(DURATION, abs=0.2)
+    assert check_before_download(info, local_settings()) == pytest.approx(DURATION, abs=0.2)
     assert base.log.entries, "with the setting on, ffprobe reads the header"
 
 
