@@ -1,10 +1,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from pipeline.media import scoring
 from pipeline.media.config import load_settings
 from pipeline.media.enrich import SentenceFeatures
-from pipeline.media.scoring import pick_moments, robust_norm, virality
+from pipeline.media.scoring import (
+    FeatureSetError,
+    candidate_window,
+    feature_curves,
+    pick_moments,
+    robust_norm,
+    virality,
+)
 
 
 def _raw(n: int, rng: np.random.Generator, peaks: dict[int, float]) -> dict[str, np.ndarray]:
@@ -88,3 +97,26 @@ def test_short_stream_gives_one_window_within_bounds():
     moments, _ = pick_moments(raw, [], 20.0, load_settings().scoring)
     assert len(moments) == 1
     assert 0 <= moments[0].start < moments[0].end <= 20.0
+
+
+def test_a_window_can_start_at_a_sentence_starting_at_zero():
+    cfg = load_settings().scoring
+    peak = int(cfg.lead_in_s) + 2
+    want_start = peak - cfg.lead_in_s
+    quiet = [want_start + 1.5]
+    score = np.zeros(120)
+    score[peak:peak + 10] = 1.0
+    start, end = candidate_window(peak, score, [0.0], [], quiet, 120.0, cfg)
+    assert start == 0.0
+    assert end - start >= cfg.min_clip_s
+
+
+def test_curves_for_a_feature_list_that_differs_from_the_code_are_refused(monkeypatch):
+    cfg = load_settings().scoring
+    n = 30
+    assert set(feature_curves({}, n, cfg)) == set(scoring.FEATURES)
+    monkeypatch.setattr(scoring, "FEATURES", (*scoring.FEATURES[1:], "giggles"))
+    with pytest.raises(FeatureSetError) as err:
+        feature_curves({}, n, cfg)
+    assert "giggles" in str(err.value)
+    assert "semantic" in str(err.value)

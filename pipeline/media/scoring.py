@@ -34,6 +34,10 @@ REASONS = {
 OPTIONAL = ("chat",)
 
 
+class FeatureSetError(RuntimeError):
+    """The curves this module builds and the configured FEATURES do not name the same features."""
+
+
 def robust_norm(x: np.ndarray, z_cap: float) -> np.ndarray:
     """Robust z-score against the stream's own baseline, mapped to 0..1 over [0, z_cap]."""
     x = np.asarray(x, dtype=np.float64)
@@ -76,8 +80,16 @@ def feature_curves(raw: dict[str, np.ndarray], n: int, cfg: ScoringSettings) -> 
         "scene_cuts": norm("scene_cuts"),
         "chat": norm("chat"),
     }
-    assert set(curves) == set(FEATURES)
+    _check_features(curves)
     return {k: smooth(v, cfg.smooth_s) for k, v in curves.items()}
+
+
+def _check_features(curves: dict[str, np.ndarray]) -> None:
+    missing = sorted(set(FEATURES) - set(curves))
+    extra = sorted(set(curves) - set(FEATURES))
+    if missing or extra:
+        raise FeatureSetError(f"scoring builds no curve for {missing} and an unknown curve for "
+                              f"{extra}; FEATURES and feature_curves must name the same features")
 
 
 def active_weights(curves: dict[str, np.ndarray], weights: dict[str, float]) -> dict[str, float]:
@@ -124,13 +136,24 @@ def _snap(target: float, points: Sequence[float], lo: float, hi: float) -> float
     return min(inside, key=lambda p: abs(p - target)) if inside else None
 
 
+def _first_snap(target: float,
+                tries: Sequence[tuple[Sequence[float], float, float]]) -> float:
+    """`target` snapped to the first of `tries` (points, lo, hi) with a point in range, else
+    `target` itself (a snap to 0.0 is a snap)."""
+    for points, lo, hi in tries:
+        snapped = _snap(target, points, lo, hi)
+        if snapped is not None:
+            return snapped
+    return target
+
+
 def candidate_window(peak: int, score: np.ndarray, starts: Sequence[float], ends: Sequence[float],
                      quiet: Sequence[float], duration: float, cfg: ScoringSettings) -> tuple[float, float]:
     """A window around `peak`: begins a little before it at a sentence start or a quiet
     second, runs while the score stays raised, ends at a sentence end or a quiet second."""
     want_start = max(0.0, peak - cfg.lead_in_s)
-    start = (_snap(want_start, starts, want_start - 8, min(peak, want_start + 3))
-             or _snap(want_start, quiet, want_start - 5, want_start + 2) or want_start)
+    start = _first_snap(want_start, ((starts, want_start - 8, min(peak, want_start + 3)),
+                                     (quiet, want_start - 5, want_start + 2)))
     base = float(np.median(score))
     keep = base + 0.35 * (score[peak] - base)
     end = float(peak + 1)
@@ -144,9 +167,8 @@ def candidate_window(peak: int, score: np.ndarray, starts: Sequence[float], ends
     end = max(end, start + cfg.min_clip_s, min(start + cfg.target_clip_s, peak + 8.0))
     end = min(end, start + cfg.max_clip_s, duration)
     hi = min(start + cfg.max_clip_s, duration)
-    snapped = _snap(end, ends, max(start + cfg.min_clip_s, end - 2), min(hi, end + 8)) \
-        or _snap(end, quiet, max(start + cfg.min_clip_s, end - 2), min(hi, end + 4))
-    end = snapped or end
+    lo = max(start + cfg.min_clip_s, end - 2)
+    end = _first_snap(end, ((ends, lo, min(hi, end + 8)), (quiet, lo, min(hi, end + 4))))
     if end - start < cfg.min_clip_s:
         start = max(0.0, end - cfg.min_clip_s)
     return round(start, 2), round(min(end, duration), 2)
