@@ -15,16 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_telegram import FakeTelegram
-from httpserver import serve_dir
 
 from bot.app import run_app
-from bot.callbacks import CancelJob, LayoutPick, SettingPick
+from bot.callbacks import CancelJob, ClipAction, LayoutPick, RelayoutPick, SettingPick
 from bot.settings import BotSettings
 from pipeline.jobs import metrics
 from pipeline.media.config import load_settings
 from pipeline.jobs.logs import configure_logging, known_secrets
 from pipeline.media.sample import SampleSpec, make_sample
+from tests.fake_telegram import FakeTelegram
+from tests.httpserver import serve_dir
 
 OWNER, FRIEND, STRANGER = 111, 222, 999
 
@@ -212,6 +212,29 @@ def test_forged_callback_for_someone_elses_request_and_job(world):
     # The owner cancels it with /cancel; the status message says so.
     tg.send_text(OWNER, "/cancel")
     wait_message(tg, OWNER, lambda m: m["message_id"] == offer["message_id"] and "Cancelled" in m["text"], timeout=300)
+
+
+@pytest.mark.slow
+def test_clip_buttons_of_a_job_that_is_not_done_are_refused(world):
+    tg, base, _, _ = world
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, f"{base}/vod.mp4")
+    offer = layout_offer(tg, FRIEND, before)
+    request = keyboard_data(offer)[0].split(":")[1]
+    tg.press_button(FRIEND, offer, LayoutPick(request=request, layout="blur_fit").pack())
+    status = wait_message(tg, FRIEND, lambda m: m["message_id"] == offer["message_id"] and any(
+        d.startswith("cj:") for d in keyboard_data(m)))
+    job_id = next(d for d in keyboard_data(status) if d.startswith("cj:")).split(":")[1]
+    tg.send_text(FRIEND, "/cancel")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] == offer["message_id"] and "Cancelled" in m["text"],
+                 timeout=300)
+    cancelled = last_id(tg, FRIEND)
+    for data in (ClipAction(job=job_id, rank=1, action="longer").pack(),
+                 ClipAction(job=job_id, rank=1, action="relayout").pack(),
+                 RelayoutPick(job=job_id, rank=1, layout="blur_fit").pack()):
+        query = tg.forge_callback(FRIEND, status, data)
+        assert "expired" in answer_to(tg, query).lower()
+    assert last_id(tg, FRIEND) == cancelled
 
 
 def test_flood_control_is_waited_out(world):

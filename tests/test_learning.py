@@ -10,8 +10,6 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from fake_telegram import FakeTelegram
-from pg import create_database, pg_url  # noqa: F401  (pg_url is a fixture)
 
 import storage
 from bot.callbacks import ClipAction, Vote, WeightsAction
@@ -19,6 +17,8 @@ from bot.settings import BotSettings
 from pipeline.jobs import learning_store
 from pipeline.media.config import FEATURES, load_settings
 from pipeline.media.learning import fit_weights
+from tests.fake_telegram import FakeTelegram
+from tests.pg import create_database
 
 OWNER = 111
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -344,6 +344,9 @@ def test_votes_refit_and_weights_shows_and_resets_them(tmp_path, defaults):
         try:
             ann = await storage.ensure_user(db, OWNER, "Ann")
             job, clips = await _job_with_clips(db, ann, "a.mp4", {}, [b for b, _ in votes])
+            # Clip buttons act on a finished job only.
+            assert (await storage.claim(db, "worker-1", lease_s=60)).id == job
+            assert await storage.complete(db, job, "worker-1", {})
             return ann, job, clips
         finally:
             await db.dispose()

@@ -32,6 +32,9 @@ async def _own_done_job(query: CallbackQuery, ctx: AppContext, user_id: int, lan
     if job is None or job.user_id != user_id:
         await query.answer(t(lang, "not_yours"), show_alert=True)
         return None
+    if job.status != "done":
+        await query.answer(t(lang, "expired"), show_alert=True)
+        return None
     return job
 
 
