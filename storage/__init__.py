@@ -19,9 +19,9 @@ small records live here. See `storage.queue` for the job life cycle, lease seman
 the fair order.
 """
 
-from storage.db import make_engine, migrate, migrate_sync, normalise_url, sqlite_url
+from storage.db import make_engine, migrate, normalise_url, sqlite_url
 from storage.models import Clip, HeartbeatResult, Job, JobEvent, LearntWeights, Request, User
-from storage.requests import create_request, get_request, set_status_message, update_request
+from storage.requests import create_request, get_request, update_request
 from storage.queue import (
     add_event,
     add_feedback,
@@ -58,11 +58,11 @@ from storage.queue import (
 
 __all__ = [
     "Clip", "HeartbeatResult", "Job", "JobEvent", "Request", "User",
-    "create_request", "get_request", "set_status_message", "update_request",
+    "create_request", "get_request", "update_request",
     "add_event", "add_feedback", "cancel", "claim", "clips_for", "complete",
     "counts_by_status", "ensure_user", "enqueue", "events_for", "fail", "feedback_for",
     "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "make_engine",
-    "mark_cancelled", "mark_delivered", "migrate", "migrate_sync", "normalise_url",
+    "mark_cancelled", "mark_delivered", "migrate", "normalise_url",
     "queue_position", "record_clips", "release", "retry_delay", "set_clip_file_id",
     "set_progress", "sqlite_url", "update_user",
     "LearntWeights", "delete_learnt_weights", "feedback_examples", "get_learnt_weights", "mark_kept",

@@ -192,8 +192,3 @@ async def migrate(url: str) -> None:
             await conn.run_sync(_upgrade)
     finally:
         await engine.dispose()
-
-
-def migrate_sync(url: str) -> None:
-    """`migrate` for code that has no event loop running (scripts, CLIs)."""
-    asyncio.run(migrate(url))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from storage.db import read_tx, utcnow, write_tx
 from storage.models import Request, row_to
-from storage.tables import jobs, requests
+from storage.tables import requests
 
 Db = Any
 
@@ -52,10 +52,3 @@ async def update_request(db: Db, request_id: str, **values: Any) -> None:
         raise ValueError(f"only {sorted(allowed)} can change")
     async with write_tx(db) as conn:
         await conn.execute(requests.update().where(requests.c.id == request_id).values(**values))
-
-
-async def set_status_message(db: Db, job_id: str, chat_id: int, message_id: int) -> None:
-    """Where the job's live status is shown from now on."""
-    async with write_tx(db) as conn:
-        await conn.execute(jobs.update().where(jobs.c.id == job_id)
-                           .values(chat_id=chat_id, status_message_id=message_id))
