@@ -42,15 +42,18 @@ RUN python docker/bot_requirements.py pyproject.toml > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
-# Editable: configs/default.yaml is read from the source tree (pipeline/../configs).
-COPY configs ./configs
-COPY storage ./storage
-COPY bot ./bot
-COPY pipeline ./pipeline
-COPY docker/healthcheck.py ./docker/healthcheck.py
-RUN pip install --no-deps -e . \
- && python -m compileall -q pipeline storage bot \
+# The project itself, a plain (not editable) install: the settings defaults
+# (pipeline/media/default.yaml) and the storage migrations ship inside the package, so
+# nothing is read from a source tree. It is built from a scratch copy, removed after, and
+# /app keeps only the health check; pip compiles the installed modules.
+COPY pyproject.toml README.md /tmp/src/
+COPY storage /tmp/src/storage
+COPY bot /tmp/src/bot
+COPY pipeline /tmp/src/pipeline
+RUN pip install --no-deps /tmp/src \
+ && rm -rf /tmp/src \
  && clipfactory --help >/dev/null
+COPY docker/healthcheck.py ./docker/healthcheck.py
 
 RUN mkdir -p /data /var/lib/telegram-bot-api \
  && chown "${APP_UID}:${APP_GID}" /data /var/lib/telegram-bot-api

