@@ -82,7 +82,7 @@ class PeakRss:
             self.peak = max(self.peak, total)
             self._stop.wait(0.2)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -224,8 +224,9 @@ def ratios(runs: dict[str, dict[str, Any]]) -> dict[str, float | None]:
 def run_one(variant: str, media: Path, out: Path, render: bool, clips: int, clip_s: float) -> dict[str, Any]:
     """One measured job in this process (the child): ours through run_job, or the baseline."""
     from baseline import run_baseline
-    from pipeline.media.render.job import RenderOptions
+
     from pipeline.jobs.runner import run_job
+    from pipeline.media.render.job import RenderOptions
 
     settings = bench_settings(clips, clip_s)
     opts = RenderOptions.from_settings(settings) if render else None
@@ -237,8 +238,6 @@ def run_one(variant: str, media: Path, out: Path, render: bool, clips: int, clip
         report = run_baseline(str(media), settings, out, observer, render=opts)
     wall = round(time.monotonic() - observer.t0, 3)
     ttfc = observer.first_clip
-    if ttfc is None and report.get("clip_times"):
-        ttfc = report["clip_times"][0]
     return {
         "stages": report["stages"],
         "analysis_s": observer.done_at.get("score"),

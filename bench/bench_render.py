@@ -14,13 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.jobs.runner import run_job  # noqa: E402
+from pipeline.media import artifacts  # noqa: E402
 from pipeline.media.cache import read_json  # noqa: E402
 from pipeline.media.config import load_settings  # noqa: E402
-from pipeline.media.models import Transcript  # noqa: E402
+from pipeline.media.models import Moment, Transcript  # noqa: E402
 from pipeline.media.probe import probe  # noqa: E402
 from pipeline.media.render.encoder import choose_encoder  # noqa: E402
 from pipeline.media.render.job import RenderOptions, render_moments, rerender_job  # noqa: E402
-from pipeline.jobs.runner import run_job  # noqa: E402
 from pipeline.media.sample import SampleSpec, make_sample  # noqa: E402
 
 MEDIA_DIR = ROOT / "bench" / "_media"
@@ -38,8 +39,8 @@ def main() -> None:
     report = run_job(str(media), settings, out, render=None)
     job_dir = out / report["job_id"]
     info = probe(media)
-    words = Transcript.from_dict(read_json(job_dir / "transcript.json")).words
-    moment = {"rank": 1, "start": CLIP[0], "end": CLIP[1], "score": 50.0, "peak": 62.0}
+    words = Transcript.from_dict(read_json(job_dir / artifacts.TRANSCRIPT)).words
+    moment = Moment(1, CLIP[0], CLIP[1], 50.0, {}, (), "", peak=62.0)
     length = CLIP[1] - CLIP[0]
     print(f"encoder {choose_encoder(settings.render.encoder)}, one 45 s clip, 1080p30 source → 1080x1920")
     print(f"{'layout':<14}{'wall s':>8}{'x real time':>13}{'MB':>7}")
@@ -48,7 +49,7 @@ def main() -> None:
         t0 = time.monotonic()
         clips, _ = render_moments(job_dir, media, info, [moment], words, settings, opts, layout)
         wall = time.monotonic() - t0
-        size = (job_dir / clips[0]["file"]).stat().st_size / 2**20
+        size = (job_dir / clips[0].file).stat().st_size / 2**20
         print(f"{layout:<14}{wall:>8.1f}{length / wall:>13.2f}{size:>7.1f}")
 
     rerender_job(job_dir, settings, RenderOptions.from_settings(settings, layout="blur_fit"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -66,7 +66,7 @@ class Transcript:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
         segments = tuple(
             Segment(
                 start=s["start"], end=s["end"], text=s["text"],
@@ -97,8 +97,46 @@ class Moment:
     breakdown: dict[str, float]
     reasons: tuple[str, ...]
     text: str
-    peak: float = 0.0
+    peak: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Moment:
+        """A moment from its JSON form (a report's clip: keys of the render are left out)."""
+        names = {f.name for f in fields(cls)}
+        known = {k: v for k, v in data.items() if k in names}
+        return cls(**{**known, "reasons": tuple(known.get("reasons", ())),
+                      "breakdown": dict(known.get("breakdown", {})), "text": known.get("text", "")})
+
+
+@dataclass(frozen=True)
+class RenderedClip:
+    """A moment rendered to a file in the job folder."""
+
+    moment: Moment
+    file: str
+    thumbnail: str
+    layout: str
+    size: tuple[int, int]
+    source_size: tuple[int, int]
+    size_bytes: int
+    bitrate_scale: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's flat form: the moment's keys, then the render's."""
+        return {**self.moment.to_dict(), "file": self.file, "thumbnail": self.thumbnail,
+                "layout": self.layout, "size": list(self.size), "source_size": list(self.source_size),
+                "size_bytes": self.size_bytes, "bitrate_scale": self.bitrate_scale}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderedClip:
+        return cls(Moment.from_dict(data), data["file"], data["thumbnail"], data["layout"],
+                   (int(data["size"][0]), int(data["size"][1])),
+                   (int(data["source_size"][0]), int(data["source_size"][1])),
+                   int(data["size_bytes"]), float(data["bitrate_scale"]))
 
 
 class ProgressFn(Protocol):
@@ -118,7 +156,7 @@ class Box:
     w: int
     h: int
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: Box) -> float:
         ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
         iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
         inter = ix * iy

@@ -1,5 +1,5 @@
 """The `chat` stage of a job: where its chat comes from, reading it, and the curves it
-leaves in the job folder (`chat.npz`) for scoring.
+leaves in the job folder (`artifacts.CHAT_CURVES`) for scoring.
 
 A chat log the person gave that cannot be read fails the job with a clear message, checked
 before the long stages start; chat that cannot be fetched (Twitch or YouTube refusing, a link
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from pipeline.media import artifacts
 from pipeline.media.cache import atomic_path
 from pipeline.media.chat.models import ChatMessage
 from pipeline.media.chat.parse import read_chat_file
@@ -26,7 +27,6 @@ from pipeline.media.config import Settings
 from pipeline.media.errors import ChatLogError, ChatUnavailableError
 from pipeline.media.fetch import check_public, is_url, source_identity
 
-CURVES_FILE = "chat.npz"
 DOWNLOADED = "chat_log"
 
 
@@ -110,17 +110,17 @@ def chat_stage(origin: ChatOrigin, job_dir: Path, duration: float,
     if not messages:
         return {"available": False, "source": origin.kind}, []
     loudness = None
-    features = job_dir / "audio_features.npz"
+    features = job_dir / artifacts.AUDIO_FEATURES
     if features.exists():
         with np.load(features) as data:
             loudness = data["loudness_db"] if "loudness_db" in data.files else None
     signal = chat_signal(messages, duration, loudness, settings.chat)
-    with atomic_path(job_dir / CURVES_FILE) as tmp:
+    with atomic_path(job_dir / artifacts.CHAT_CURVES) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **signal.curves)
+            np.savez(fh, allow_pickle=True, **signal.curves)
     return {"available": True, "messages": signal.messages, "counted": signal.counted,
             "chatters": signal.chatters, "delay_s": signal.delay_s, "delay_measured": signal.delay_measured,
-            "source": origin.kind}, [CURVES_FILE]
+            "source": origin.kind}, [artifacts.CHAT_CURVES]
 
 
 def report_block(result: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipeline.media import artifacts
 from pipeline.media.cache import read_json, write_json
 from pipeline.media.fetch.links import normalise_url
 from pipeline.media.models import Source
 
-RECORD_NAME = "fetch.json"
+RECORD_NAME = artifacts.FETCH_RECORD
 SOURCE_STEM = "source"
 _RECORD_VERSION = 1
 

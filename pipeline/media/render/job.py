@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.media import artifacts
 from pipeline.media.cache import load_stage, read_json, save_stage, stable_hash, stage_result, write_json
 from pipeline.media.config import Settings
 from pipeline.media.errors import ConfigError
-from pipeline.media.models import Box, MediaInfo, Source, Word
+from pipeline.media.models import Box, MediaInfo, Moment, RenderedClip, Source, Transcript, Word
 from pipeline.media.progress import NullObserver, Observer
 from pipeline.media.render import layouts
 from pipeline.media.render.clip import ClipJob, render_clip
@@ -32,7 +33,7 @@ class RenderOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, layout: str | None = None, export: str | None = None,
-                      subtitles: bool | None = None, style: str | None = None) -> "RenderOptions":
+                      subtitles: bool | None = None, style: str | None = None) -> RenderOptions:
         r = settings.render
         opts = cls(layout or r.layout, export or r.export,
                    r.subtitles if subtitles is None else subtitles, style or r.subtitle_style)
@@ -101,7 +102,7 @@ def _scaled(box: Box | None, src: MediaInfo, to: MediaInfo) -> Box | None:
     return Box(x=round(box.x * sx), y=round(box.y * sy), w=round(box.w * sx), h=round(box.h * sy))
 
 
-def clip_sources(fetched: dict[str, Any], info: MediaInfo, moments: list[dict[str, Any]], job_dir: Path,
+def clip_sources(fetched: dict[str, Any], info: MediaInfo, moments: Sequence[Moment], job_dir: Path,
                  settings: Settings) -> Iterator[tuple[int, ClipSource]] | None:
     """Full-quality sections of a remote VOD analysed from a proxy, each yielded when its
     download lands; None when the clips are cut from the analysed file itself."""
@@ -110,17 +111,17 @@ def clip_sources(fetched: dict[str, Any], info: MediaInfo, moments: list[dict[st
     from pipeline.media.sections import iter_sections
 
     source = Source(**{**fetched, "path": Path(fetched["path"])})
-    windows = [(m["start"], m["end"]) for m in moments]
+    windows = [(m.start, m.end) for m in moments]
     return ((i, ClipSource(sec.path, replace(info, width=sec.width, height=sec.height), sec.offset_s))
             for i, sec in iter_sections(source, windows, job_dir, settings))
 
 
-def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[dict[str, Any]],
+def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequence[Moment],
                    words: list[Word], settings: Settings, opts: RenderOptions, source_key: str,
                    observer: Observer | None = None,
                    sources: Iterable[tuple[int, ClipSource]] | None = None,
-                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Render every moment; returns the moments with `file`/`thumbnail` and a render summary.
+                   ) -> tuple[list[RenderedClip], dict[str, Any]]:
+    """Render every moment; returns the rendered clips and a render summary.
 
     `sources` yields (index into `moments`, ClipSource) as each moment's media becomes
     available (sections still downloading); by default every moment is cut from `media`.
@@ -132,13 +133,14 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     facecam = None
     if settings.layouts[opts.layout].kind == "facecam_top":
         facecam = find_facecam(job_dir, media, info, settings, source_key)
-    key = stable_hash("render", source_key, moments, opts, settings.render, settings.layouts[opts.layout],
-                      settings.exports[opts.export], settings.subtitle_styles[opts.style], encoder, facecam,
+    key = stable_hash("render", source_key, [m.to_dict() for m in moments], opts, settings.render,
+                      settings.layouts[opts.layout], settings.exports[opts.export],
+                      settings.subtitle_styles[opts.style], encoder, facecam,
                       stable_hash(words) if opts.subtitles else None)
     hit = load_stage(job_dir, "render", key)
     if hit is not None:
         observer.stage_done("render", 0.0, True)
-        return hit["moments"], {**hit["summary"], "cached": True}
+        return [RenderedClip.from_dict(c) for c in hit["moments"]], {**hit["summary"], "cached": True}
 
     started = time.monotonic()
     parallel = max(1, min(settings.render.parallel or available_cores(), len(moments)))
@@ -147,85 +149,82 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: list[di
     if sources is None:
         sources = ((i, ClipSource(media, info)) for i in range(len(moments)))
     notes: set[str] = set()
-    done: dict[int, dict[str, Any]] = {}
+    done: dict[int, RenderedClip] = {}
     lock = threading.Lock()
 
-    def render_one(m: dict[str, Any], plan: layouts.Plan, job: ClipJob, src: ClipSource) -> None:
+    def render_one(m: Moment, plan: layouts.Plan, job: ClipJob, src: ClipSource) -> None:
         stats = render_clip(job, settings.render)
-        clip = {**m, "file": job.out.name, "thumbnail": job.thumbnail.name, "layout": plan.layout_used,
-                "size": list(settings.exports[opts.export]), "source_size": [src.info.width, src.info.height],
-                **stats}
+        width, height = settings.exports[opts.export]
+        clip = RenderedClip(m, job.out.name, job.thumbnail.name, plan.layout_used, (width, height),
+                            (src.info.width, src.info.height), int(stats["size_bytes"]),
+                            float(stats["bitrate_scale"]))
         with lock:
-            done[m["rank"]] = clip
+            done[m.rank] = clip
             count = len(done)
-        observer.clip_done(clip)
+        observer.clip_done(clip.to_dict())
         observer.stage_progress("render", count / len(moments), f"{count}/{len(moments)} clips")
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         futures = []
         for index, src in sources:
             m = moments[index]
-            start, end = m["start"] - src.offset, m["end"] - src.offset
+            start, end = m.start - src.offset, m.end - src.offset
             plan = _plan(opts, settings, src.media, src.info, _scaled(facecam, info, src.info), start, end)
             if plan.note:
                 notes.add(plan.note)
-            name = f"clip_{m['rank']:02d}"
+            name = f"clip_{m.rank:02d}"
             ass = None
             if opts.subtitles:
                 ass = job_dir / f"{name}.ass"
-                doc = build_ass(words, m["start"], m["end"], settings.subtitle_styles[opts.style],
+                doc = build_ass(words, m.start, m.end, settings.subtitle_styles[opts.style],
                                 settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
                 ass.write_text(doc, encoding="utf-8")
             job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan.graph,
-                          ass, encoder, threads, m.get("peak", m["start"]) - src.offset)
+                          ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset)
             futures.append(pool.submit(render_one, m, plan, job, src))
         for fut in as_completed(futures):
             fut.result()
-    rendered = [done[m["rank"]] for m in moments]
-    summary = {"layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
-               "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
-               "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
-               "seconds": round(time.monotonic() - started, 3)}
-    save_stage(job_dir, "render", key, {"moments": rendered, "summary": summary},
-               [r["file"] for r in rendered] + [r["thumbnail"] for r in rendered])
+    rendered = [done[m.rank] for m in moments]
+    summary: dict[str, Any] = {
+        "layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
+        "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
+        "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
+        "seconds": round(time.monotonic() - started, 3)}
+    save_stage(job_dir, "render", key, {"moments": [r.to_dict() for r in rendered], "summary": summary},
+               [r.file for r in rendered] + [r.thumbnail for r in rendered])
     observer.stage_done("render", summary["seconds"], False)
     return rendered, {**summary, "cached": False}
 
 
-RENDER_KEYS = ("file", "thumbnail", "layout", "size", "source_size", "size_bytes", "bitrate_scale")
-
-
-def _adjusted(moment: dict[str, Any], extend_s: float, duration: float, settings: Settings) -> dict[str, Any]:
+def _adjusted(moment: Moment, extend_s: float, duration: float, settings: Settings) -> Moment:
     """The moment made longer or shorter at its end, within the stream and sane lengths."""
     if not extend_s:
         return moment
-    shortest = min(settings.scoring.min_clip_s, moment["end"] - moment["start"])
-    end = moment["end"] + extend_s
-    end = max(moment["start"] + shortest, min(end, duration, moment["start"] + 2 * settings.scoring.max_clip_s))
-    return {**moment, "end": round(end, 2)}
+    shortest = min(settings.scoring.min_clip_s, moment.end - moment.start)
+    end = moment.end + extend_s
+    end = max(moment.start + shortest, min(end, duration, moment.start + 2 * settings.scoring.max_clip_s))
+    return replace(moment, end=round(end, 2))
 
 
 def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions, observer: Observer | None = None,
                  ranks: list[int] | None = None, extend_s: float = 0.0) -> dict[str, Any]:
     """Render a finished job's moments again (another layout, export or style; some ranks
     only; longer or shorter); no analysis runs. The report keeps every moment."""
-    from pipeline.media.models import Transcript
-
-    report = read_json(job_dir / "report.json")
+    report: dict[str, Any] = read_json(job_dir / artifacts.REPORT)
     fetched = stage_result(job_dir, "fetch")
-    if fetched is None or not (job_dir / "transcript.json").exists():
+    if fetched is None or not (job_dir / artifacts.TRANSCRIPT).exists():
         raise ConfigError(f"Job folder {job_dir} has no finished analysis to render from.")
     info = MediaInfo(**report["media"])
-    words = Transcript.from_dict(read_json(job_dir / "transcript.json")).words
-    moments = [_adjusted({k: v for k, v in c.items() if k not in RENDER_KEYS}, extend_s, info.duration, settings)
+    words = Transcript.from_dict(read_json(job_dir / artifacts.TRANSCRIPT)).words
+    moments = [_adjusted(Moment.from_dict(c), extend_s, info.duration, settings)
                for c in report["clips"] if ranks is None or c["rank"] in ranks]
     clips, summary = render_moments(job_dir, Path(fetched["path"]), info, moments, words, settings, opts,
                                     report["source_key"], observer,
                                     clip_sources(fetched, info, moments, job_dir, settings))
-    fresh = {c["rank"]: c for c in clips}
+    fresh = {c.moment.rank: c.to_dict() for c in clips}
     report.update(clips=[fresh.get(c["rank"], c) for c in report["clips"]], render=summary,
                   facecam=summary["facecam"])
     report.setdefault("stages", {})["render"] = {"seconds": 0.0 if summary["cached"] else summary["seconds"],
                                                  "cached": summary["cached"]}
-    write_json(job_dir / "report.json", report)
+    write_json(job_dir / artifacts.REPORT, report)
     return report
