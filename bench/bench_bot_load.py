@@ -70,7 +70,8 @@ def main() -> None:
             calls = [c for c in tg.calls if c.params.get("chat_id") in (user, str(user))]
             user_sent = sorted(v for (u, _), v in sent.items() if u == user)
             firsts = sorted(c.at for c in calls if c.method == "sendMessage")
-            offers_at = sorted(c.at for c in calls if c.method == "editMessageText" and "lp:" in str(c.params.get("reply_markup")))
+            offers_at = sorted(c.at for c in calls
+                               if c.method == "editMessageText" and "lp:" in str(c.params.get("reply_markup")))
             first_answer += [f - s for s, f in zip(user_sent, firsts)]
             offer_latency += [o - s for s, o in zip(user_sent, offers_at)]
         for m in offers():
@@ -95,7 +96,8 @@ def main() -> None:
     queued, order = asyncio.run(queue_facts())  # as many claims as there are users
     print(f"{args.users} users, {expected} links in {args.seconds:.0f} s; all offers out after {sending_done:.1f} s")
     print(f"answered users: {sum(1 for u in users if tg.sent_messages(u))}/{args.users}")
-    print(f"first answer latency ms: p50 {pct(first_answer, .5):.0f}  p99 {pct(first_answer, .99):.0f}  max {pct(first_answer, 1):.0f}")
+    print(f"first answer latency ms: p50 {pct(first_answer, .5):.0f}  p99 {pct(first_answer, .99):.0f}  "
+          f"max {pct(first_answer, 1):.0f}")
     print(f"layout offer latency ms (yt-dlp lookup included): p50 {pct(offer_latency, .5):.0f}  "
           f"p99 {pct(offer_latency, .99):.0f}  max {pct(offer_latency, 1):.0f}")
     print(f"jobs queued: {queued}/{expected} (lost: {expected - queued})")

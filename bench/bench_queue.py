@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import storage as st  # noqa: E402
 from pg import create_database, find_bindir, postgres_cluster  # noqa: E402
+
+import storage as st  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -1,8 +1,8 @@
 """Container health check for the bot and worker images: `python healthcheck.py bot|worker`.
 
-Both: the settings load (configs/default.yaml, CLIPFACTORY_CONFIG, CLIPFACTORY_* variables),
-the data folder is writable and the database answers (SQLite: the file opens; PostgreSQL:
-a connection runs `SELECT 1`).
+Both: the settings load (the defaults shipped in the package, CLIPFACTORY_CONFIG,
+CLIPFACTORY_* variables), the data folder is writable and the database answers (SQLite: the
+file opens; PostgreSQL: a connection runs `SELECT 1`).
 worker: ffmpeg and ffprobe are on PATH.
 bot: the Bot API server (TELEGRAM_API_SERVER, else api.telegram.org) accepts a TCP connection.
 

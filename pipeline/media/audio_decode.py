@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.media.errors import ProcessingError
+from pipeline.media.models import ProgressFn
 
 BYTES_PER_SAMPLE = 4
 
 
-def decode_audio(src: Path, dst: Path, sample_rate: int, progress=None, duration: float = 0.0) -> None:
+def decode_audio(src: Path, dst: Path, sample_rate: int, progress: ProgressFn | None = None,
+                 duration: float = 0.0) -> None:
     """Decode the first audio stream of `src` into raw little-endian float32 mono at `dst`."""
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
            "-vn", "-sn", "-dn", "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),

@@ -61,7 +61,8 @@ def load_stage(job_dir: Path, stage: str, key: str) -> dict[str, Any] | None:
         return None
     if not all((job_dir / name).exists() for name in meta.get("files", [])):
         return None
-    return meta.get("result", {})
+    result: dict[str, Any] = meta.get("result", {})
+    return result
 
 
 def save_stage(job_dir: Path, stage: str, key: str, result: dict[str, Any],
@@ -74,6 +75,7 @@ def save_stage(job_dir: Path, stage: str, key: str, result: dict[str, Any],
 def stage_result(job_dir: Path, stage: str) -> dict[str, Any] | None:
     """What a finished stage recorded, whatever its key."""
     try:
-        return read_json(_marker(job_dir, stage)).get("result", {})
+        result: dict[str, Any] = read_json(_marker(job_dir, stage)).get("result", {})
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+    return result

@@ -1,5 +1,6 @@
-"""Settings: configs/default.yaml, then an optional --config file merged over it, then
-CLIPFACTORY_* environment variables. Loaded once by the entry point and passed down."""
+"""Settings: the defaults shipped in the package (pipeline/media/default.yaml), then an optional
+--config file merged over it, then CLIPFACTORY_* environment variables. Loaded once by the entry
+point and passed down."""
 
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ class ScoringSettings(Section):
         return v
 
     @model_validator(mode="after")
-    def _lengths(self) -> "ScoringSettings":
+    def _lengths(self) -> ScoringSettings:
         if not self.min_clip_s <= self.target_clip_s <= self.max_clip_s:
             raise ValueError("needs min_clip_s <= target_clip_s <= max_clip_s")
         return self
@@ -216,7 +217,7 @@ class ChatSettings(Section):
         return v
 
     @model_validator(mode="after")
-    def _delay_bounds(self) -> "ChatSettings":
+    def _delay_bounds(self) -> ChatSettings:
         if self.delay_min_s > self.delay_max_s:
             raise ValueError("needs delay_min_s <= delay_max_s")
         return self
@@ -290,7 +291,7 @@ class WorkerSettings(Section):
     max_attempts: int = Field(3, ge=1)
 
     @model_validator(mode="after")
-    def _heartbeat_inside_lease(self) -> "WorkerSettings":
+    def _heartbeat_inside_lease(self) -> WorkerSettings:
         if self.heartbeat_s >= self.lease_s:
             raise ValueError("heartbeat_s must be shorter than lease_s")
         return self
@@ -365,7 +366,7 @@ class Settings(BaseSettings):
     subtitle_styles: dict[str, SubtitleStyle]
 
     @model_validator(mode="after")
-    def _render_names(self) -> "Settings":
+    def _render_names(self) -> Settings:
         for key, table in (("layout", self.layouts), ("export", self.exports),
                            ("subtitle_style", self.subtitle_styles)):
             name = getattr(self.render, key)

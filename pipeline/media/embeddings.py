@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.media.errors import ConfigError
 from pipeline.media.resources import available_cores
@@ -26,7 +27,8 @@ class Embedder(Protocol):
 
 def _normalise(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
+    normalised: NDArray[np.float32] = x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
+    return normalised
 
 
 def _package_dir(package: str) -> Path:
@@ -46,7 +48,7 @@ class _SentenceTransformer:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
         if threads:
             torch.set_num_threads(threads)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.media.config import EmotionSettings
 from pipeline.media.errors import ConfigError
@@ -36,11 +39,12 @@ def lexicon_arousal(text: str) -> float:
 def prototype_arousal(sentence_vecs: np.ndarray, prototype_vecs: np.ndarray) -> np.ndarray:
     if len(sentence_vecs) == 0 or len(prototype_vecs) == 0:
         return np.zeros(len(sentence_vecs))
-    return np.clip((sentence_vecs @ prototype_vecs.T).max(axis=1), 0.0, 1.0)
+    arousal: NDArray[Any] = np.clip((sentence_vecs @ prototype_vecs.T).max(axis=1), 0.0, 1.0)
+    return arousal
 
 
 @functools.lru_cache(maxsize=2)
-def _classifier(model: str):
+def _classifier(model: str) -> Callable[..., Any]:
     try:
         from transformers import pipeline
         return pipeline("text-classification", model=model, top_k=None, device=-1)

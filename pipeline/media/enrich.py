@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from pipeline.media.config import Settings
 from pipeline.media.embeddings import embedding_threads, load_embedder, model_for_language
 from pipeline.media.emotion import emotion_scores
-from pipeline.media.models import Transcript
+from pipeline.media.models import Transcript, Word
 
 SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*$")
 MAX_WORD_GAP_S = 1.2
@@ -47,7 +48,7 @@ def sentences_from(transcript: Transcript) -> list[Sentence]:
             if seg.text.strip():
                 out.append(Sentence(seg.start, seg.end, seg.text.strip(), len(seg.text.split())))
             continue
-        current: list = []
+        current: list[Word] = []
         for word in seg.words:
             if current and word.start - current[-1].end > MAX_WORD_GAP_S:
                 out.append(_sentence(current))
@@ -61,7 +62,7 @@ def sentences_from(transcript: Transcript) -> list[Sentence]:
     return out
 
 
-def _sentence(words: list) -> Sentence:
+def _sentence(words: list[Word]) -> Sentence:
     text = " ".join(w.text.strip() for w in words).strip()
     return Sentence(words[0].start, words[-1].end, text, len(words))
 
@@ -126,9 +127,9 @@ def text_curves(features: list[SentenceFeatures], duration: float) -> dict[str, 
     return curves
 
 
-def features_to_dicts(features: list[SentenceFeatures]) -> list[dict]:
+def features_to_dicts(features: list[SentenceFeatures]) -> list[dict[str, Any]]:
     return [asdict(f) for f in features]
 
 
-def features_from_dicts(rows: list[dict]) -> list[SentenceFeatures]:
+def features_from_dicts(rows: list[dict[str, Any]]) -> list[SentenceFeatures]:
     return [SentenceFeatures(**r) for r in rows]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class ClipFactoryError(Exception):
     """Base of every error the product reports to a person."""
@@ -15,7 +18,7 @@ class ClipFactoryError(Exception):
         self.detail = detail
         super().__init__(self.user_message if detail is None else f"{self.user_message} ({detail})")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., ClipFactoryError], tuple[Any, ...]]:
         # Crosses process-pool boundaries with its message and detail intact.
         return (_rebuild, (type(self), self.user_message, self.detail))
 

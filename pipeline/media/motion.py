@@ -43,9 +43,12 @@ def keyframe_gap(src: Path) -> float | None:
     try:
         with av.open(str(src)) as container:
             stream = container.streams.video[0]
+            time_base = stream.time_base
+            if time_base is None:   # packets cannot be dated: too little to tell
+                return None
             for packet in container.demux(stream):
                 if packet.is_keyframe and packet.pts is not None:
-                    times.append(float(packet.pts * stream.time_base))
+                    times.append(float(packet.pts * time_base))
                     if len(times) > KEYFRAMES_PROBED:
                         break
     except (av.error.FFmpegError, IndexError):

@@ -6,8 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from pipeline.media.errors import CorruptMediaError, NoAudioError, NoVideoError, TooLongError, TooShortError
 from pipeline.media.config import Settings
+from pipeline.media.errors import CorruptMediaError, NoAudioError, NoVideoError, TooLongError, TooShortError
 from pipeline.media.models import MediaInfo
 
 

@@ -5,7 +5,11 @@ forward the same calls to a Notifier (Telegram)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
 
 class Observer(Protocol):
     def stage_progress(self, stage: str, fraction: float, note: str = "") -> None: ...
@@ -31,11 +35,11 @@ class NullObserver:
 class RichObserver:
     """One progress bar per stage on the console."""
 
-    def __init__(self, progress) -> None:
+    def __init__(self, progress: Progress) -> None:
         self._progress = progress
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
 
-    def _task(self, stage: str) -> int:
+    def _task(self, stage: str) -> TaskID:
         if stage not in self._tasks:
             self._tasks[stage] = self._progress.add_task(stage, total=1.0)
         return self._tasks[stage]

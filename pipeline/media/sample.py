@@ -8,6 +8,7 @@ concatenation of a dozen spoken sentences."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -92,9 +93,9 @@ FRANTIC_VF = "noise=alls=100:allf=t+u,hue=H=t*3"
 
 def _video(spec: SampleSpec, work: Path) -> Path:
     source = calm_source(spec.width, spec.height, spec.fps)
-    encode = {"fps": spec.fps, "keyframe_s": spec.keyframe_s, "preset": spec.x264_preset}
-    calm = video_unit(work / "calm.mp4", source, **encode)
-    hype = video_unit(work / "hype.mp4", source, vf=FRANTIC_VF, **encode)
+    unit = functools.partial(video_unit, fps=spec.fps, keyframe_s=spec.keyframe_s, preset=spec.x264_preset)
+    calm = unit(work / "calm.mp4", source)
+    hype = unit(work / "hype.mp4", source, vf=FRANTIC_VF)
     hype_units = {h // UNIT_S + k for h in spec.hype_at for k in range(spec.hype_len // UNIT_S)}
     parts = [hype if u in hype_units else calm for u in range(spec.duration // UNIT_S)]
     out = work / "video.mp4"

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.signal import find_peaks
 
 from pipeline.media.config import FEATURES, ScoringSettings
@@ -49,7 +50,8 @@ def robust_norm(x: np.ndarray, z_cap: float) -> np.ndarray:
         scale = float(np.std(x))
     if scale < 1e-9:
         return np.zeros_like(x)
-    return np.clip((x - med) / scale, 0.0, z_cap) / z_cap
+    normed: NDArray[np.float64] = np.clip((x - med) / scale, 0.0, z_cap) / z_cap
+    return normed
 
 
 def smooth(x: np.ndarray, width_s: float) -> np.ndarray:
@@ -101,7 +103,8 @@ def active_weights(curves: dict[str, np.ndarray], weights: dict[str, float]) -> 
 
 def combined(curves: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     total = sum(weights.values())
-    return sum(weights.get(k, 0.0) * v for k, v in curves.items()) / total
+    mix = np.asarray(sum(weights.get(k, 0.0) * v for k, v in curves.items()))
+    return mix / total
 
 
 def _hot_mean(values: np.ndarray) -> float:

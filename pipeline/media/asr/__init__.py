@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.media.audio_decode import read_samples, sample_count
 from pipeline.media.config import AsrSettings, Settings
@@ -74,7 +75,8 @@ def _to_whisper_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     g = np.gcd(sample_rate, WHISPER_RATE)
-    return resample_poly(samples, WHISPER_RATE // g, sample_rate // g).astype(np.float32)
+    resampled: NDArray[np.float32] = resample_poly(samples, WHISPER_RATE // g, sample_rate // g).astype(np.float32)
+    return resampled
 
 
 def _tidy(segments: list[Segment], lo: float, hi: float, floor: float) -> list[Segment]:

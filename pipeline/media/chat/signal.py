@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.media.chat.models import ChatMessage
 from pipeline.media.config import ChatSettings
@@ -126,7 +127,8 @@ def shift_back(curve: np.ndarray, delay_s: float) -> np.ndarray:
     """What chat said `delay_s` later, put at the second it reacts to."""
     n = len(curve)
     grid = np.arange(n, dtype=np.float64)
-    return np.interp(grid + delay_s, grid, curve, right=0.0)
+    shifted: NDArray[np.float64] = np.interp(grid + delay_s, grid, curve, right=0.0)
+    return shifted
 
 
 def chat_signal(messages: Sequence[ChatMessage], duration: float, loudness_db: np.ndarray | None,
@@ -139,7 +141,7 @@ def chat_signal(messages: Sequence[ChatMessage], duration: float, loudness_db: n
     else:
         delay, measured = estimate_delay(measures["rate"], loudness_db, len(counted), cfg)
     shifted = {name: shift_back(curve, delay) for name, curve in measures.items()}
-    chat = sum(cfg.mix.get(name, 0.0) * curve for name, curve in shifted.items())
+    chat = sum((cfg.mix.get(name, 0.0) * curve for name, curve in shifted.items()), np.zeros(n))
     curves = {"chat": chat, **{f"chat_{name}": curve for name, curve in shifted.items()}}
     return ChatSignal(curves, len(messages), len(counted), len({m.author for m in messages}),
                       delay, measured)

@@ -53,7 +53,7 @@ def _encode(job: ClipJob, cfg: RenderSettings, afilter: str, target: Path, scale
              "-movflags", "+faststart", "-f", "mp4", str(target)], cwd=job.out.parent)
 
 
-def render_clip(job: ClipJob, cfg: RenderSettings) -> dict:
+def render_clip(job: ClipJob, cfg: RenderSettings) -> dict[str, float]:
     """Encode the clip and its thumbnail; returns size and the bitrate scale that fit."""
     duration = job.end - job.start
     afilter = audio_filter(job.media, job.start, duration, cfg.loudness_lufs)

@@ -32,12 +32,16 @@ import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.media.models import Box, MediaInfo
+
+if TYPE_CHECKING:
+    import cv2
 
 WORK_W = 640              # working width of the sampled frames
 EDGE_MARGIN = 0.02        # share of the stream left out at the start and at the end
@@ -106,11 +110,12 @@ def _sample_frames(media: Path, info: MediaInfo, samples: int, size: tuple[int, 
 # ------------------------------------------------------------------------------- faces
 
 
-@lru_cache(maxsize=None)
-def _cascade(name: str):
+@cache
+def _cascade(name: str) -> cv2.CascadeClassifier:
     import cv2
+    from cv2.data import haarcascades
 
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    cascade = cv2.CascadeClassifier(haarcascades + name)
     if cascade.empty():
         raise RuntimeError(f"OpenCV Haar cascade {name} is missing")
     return cascade
@@ -123,16 +128,20 @@ def _detect(gray: np.ndarray, min_size: int, profile: bool = False) -> list[tupl
 
     # No histogram equalisation: over a frame that is mostly gameplay it hurts the webcam's
     # contrast more often than it helps.
-    h = gray.shape[0]
-    kw = dict(scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size), maxSize=(h, h))
-    found = [tuple(int(v) for v in f)
-             for f in _cascade("haarcascade_frontalface_default.xml").detectMultiScale(gray, **kw)]
+    h = int(gray.shape[0])
+
+    def faces(cascade: cv2.CascadeClassifier, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        found = cascade.detectMultiScale(image, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size),
+                                         maxSize=(h, h))
+        return [(int(x), int(y), int(w), int(hh)) for x, y, w, hh in found]
+
+    found = faces(_cascade("haarcascade_frontalface_default.xml"), gray)
     if found or not profile:
         return found
     side = _cascade("haarcascade_profileface.xml")
-    found = [tuple(int(v) for v in f) for f in side.detectMultiScale(gray, **kw)]
-    width = gray.shape[1]
-    found += [(width - x - w, y, w, hh) for x, y, w, hh in side.detectMultiScale(cv2.flip(gray, 1), **kw)]
+    found = faces(side, gray)
+    width = int(gray.shape[1])
+    found += [(width - x - w, y, w, hh) for x, y, w, hh in faces(side, cv2.flip(gray, 1))]
     return found
 
 
@@ -207,11 +216,11 @@ class _Maps:
 
     @property
     def width(self) -> int:
-        return self.cols.shape[0]
+        return int(self.cols.shape[0])
 
     @property
     def height(self) -> int:
-        return self.rows.shape[0]
+        return int(self.rows.shape[0])
 
 
 def _best_of_neighbours(a: np.ndarray) -> np.ndarray:
