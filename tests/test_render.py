@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ffmpeg, only_report, run_cli
 
 from pipeline.media.config import load_settings
-from pipeline.media.models import MediaInfo
+from pipeline.media.models import MediaInfo, Moment
 from pipeline.media.probe import probe
-from pipeline.media.render.encoder import choose_encoder, nvenc_works, video_kbps_cap
+from pipeline.media.render.encoder import choose_encoder, video_kbps_cap
 from pipeline.media.render.job import ClipSource, RenderOptions, render_moments
 from pipeline.media.render.subtitles import build_ass, clean
 from pipeline.media.render.tracking import crop_x_expr, motion_track, smooth_positions
+from tests.helpers import ffmpeg, only_report, run_cli
 
 
 def streams(path: Path) -> dict:
@@ -112,9 +112,9 @@ def short_job(sample_stream, tmp_path_factory):
 def render_short(short_job, settings, moment: dict | None = None, **opts) -> tuple[Path, dict, dict]:
     options = RenderOptions.from_settings(settings, **opts)
     clips, summary = render_moments(short_job["dir"], short_job["media"], short_job["info"],
-                                    [moment or short_job["moment"]], short_job["words"], settings,
-                                    options, "k")
-    return short_job["dir"] / clips[0]["file"], clips[0], summary
+                                    [Moment.from_dict(moment or short_job["moment"])], short_job["words"],
+                                    settings, options, "k")
+    return short_job["dir"] / clips[0].file, clips[0].to_dict(), summary
 
 
 @pytest.mark.parametrize("export", ["9:16", "1:1", "4:5", "16:9"])
@@ -184,9 +184,19 @@ def test_ass_words_and_times_match_the_transcript():
     assert "Style: Default,DejaVu Sans" in doc and "PlayResY: 1920" in doc
 
 
-def test_encoder_probe_is_honest():
+def test_encoder_probe_is_honest(tmp_path):
     assert choose_encoder("libx264") == "libx264"
-    assert choose_encoder("auto") == ("h264_nvenc" if nvenc_works() else "libx264")
+    # What "auto" picks must match what this machine really does: encode a second of another
+    # picture to a file with h264_nvenc and read back what came out.
+    clip = tmp_path / "nvenc.mp4"
+    encode = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi",
+                             "-i", "testsrc2=size=640x360:rate=30:duration=1", "-c:v", "h264_nvenc",
+                             str(clip)], capture_output=True, text=True, timeout=120)
+    encoded = encode.returncode == 0 and clip.exists() and clip.stat().st_size > 0
+    if encoded:
+        video = streams(clip)["streams"][0]
+        assert (video["codec_name"], video["width"], video["height"]) == ("h264", 640, 360)
+    assert choose_encoder("auto") == ("h264_nvenc" if encoded else "libx264"), encode.stderr
     cfg = load_settings().render
     kbps = video_kbps_cap(cfg, 60)
     assert (kbps + cfg.audio_bitrate_k) * 1000 * 60 / 8 <= cfg.max_size_mb * 1024 * 1024
@@ -229,7 +239,8 @@ class Recorder:
 
 def test_first_clip_renders_and_is_announced_while_the_next_is_still_being_fetched(short_job):
     settings = load_settings(render={"parallel": 1})
-    moments = [{"rank": r, "start": s, "end": s + 6.0, "score": 50.0 - r} for r, s in ((1, 30.0), (2, 60.0))]
+    moments = [Moment.from_dict({"rank": r, "start": s, "end": s + 6.0, "score": 50.0 - r})
+               for r, s in ((1, 30.0), (2, 60.0))]
     rec = Recorder()
     waited: list[bool] = []
 
@@ -245,7 +256,7 @@ def test_first_clip_renders_and_is_announced_while_the_next_is_still_being_fetch
                               rec, sources())
     assert waited == [True], "clip 1 was not finished before clip 2's media arrived"
     assert [c["rank"] for c in rec.clips] == [1, 2]
-    assert [c["file"] for c in clips] == ["clip_01.mp4", "clip_02.mp4"]
+    assert [c.file for c in clips] == ["clip_01.mp4", "clip_02.mp4"]
 
 
 def test_a_section_with_an_offset_renders_the_same_moment(short_job, tmp_path):
@@ -261,10 +272,10 @@ def test_a_section_with_an_offset_renders_the_same_moment(short_job, tmp_path):
                       ("section", ClipSource(section, info, offset=25.0))):
         job_dir = tmp_path / name
         job_dir.mkdir()
-        clips, _ = render_moments(job_dir, short_job["media"], short_job["info"], [moment], [], settings, opts,
-                                  name, None, iter([(0, src)]))
-        check_clip(job_dir / clips[0]["file"], (1080, 1920), 6.0, settings.render.max_size_mb)
-        frames[name] = [frame_at(job_dir / clips[0]["file"], t) for t in (1.0, 4.0)]
+        clips, _ = render_moments(job_dir, short_job["media"], short_job["info"], [Moment.from_dict(moment)], [],
+                                  settings, opts, name, None, iter([(0, src)]))
+        check_clip(job_dir / clips[0].file, (1080, 1920), 6.0, settings.render.max_size_mb)
+        frames[name] = [frame_at(job_dir / clips[0].file, t) for t in (1.0, 4.0)]
     same = np.abs(frames["whole"][0] - frames["section"][0]).mean()
     apart = np.abs(frames["whole"][0] - frames["whole"][1]).mean()
     assert same < apart / 3, (same, apart)
