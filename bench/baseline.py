@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from pipeline.jobs.runner import run_job
-from pipeline.jobs.stages import ANALYSIS, Stage, StageContext, graph, save_npz
+from pipeline.jobs.stages import ANALYSIS, Stage, StageContext, graph
 from pipeline.media import artifacts
+from pipeline.media.cache import save_npz
 from pipeline.media.config import Settings, VideoSettings
 from pipeline.media.errors import ProcessingError
 from pipeline.media.models import ProgressFn, no_progress

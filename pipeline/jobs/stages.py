@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pipeline.media import artifacts
-from pipeline.media.cache import atomic_path, read_json, write_json
+from pipeline.media.cache import atomic_path, read_json, save_npz, write_json
 from pipeline.media.chat.stage import ChatOrigin, chat_stage
 from pipeline.media.config import Settings
 from pipeline.media.errors import ChatUnavailableError, NoAudioError
@@ -107,11 +107,6 @@ def asr_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
     write_json(ctx.path(artifacts.TRANSCRIPT), transcript.to_dict())
     return {"language": transcript.language, "words": len(transcript.words),
             "engine": transcript.engine, "model": transcript.model}
-
-
-def save_npz(arrays: Mapping[str, np.ndarray], out: Path) -> None:
-    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
 
 
 def audio_features_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:

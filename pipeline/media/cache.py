@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 CACHE_VERSION = 1
 
 
@@ -40,6 +43,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
 def write_json(target: Path, data: Any) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def save_npz(arrays: dict[str, NDArray[Any]], target: Path) -> None:
+    """Per-second curves of a stage, written atomically (numbers only: no pickles)."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
 
 
 def read_json(path: Path) -> Any:

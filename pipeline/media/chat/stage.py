@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from pipeline.media import artifacts
-from pipeline.media.cache import atomic_path
+from pipeline.media.cache import atomic_path, save_npz
 from pipeline.media.chat.models import ChatMessage
 from pipeline.media.chat.parse import read_chat_file
 from pipeline.media.chat.signal import chat_signal
@@ -115,9 +115,7 @@ def chat_stage(origin: ChatOrigin, job_dir: Path, duration: float,
         with np.load(features) as data:
             loudness = data["loudness_db"] if "loudness_db" in data.files else None
     signal = chat_signal(messages, duration, loudness, settings.chat)
-    with atomic_path(job_dir / artifacts.CHAT_CURVES) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, allow_pickle=True, **signal.curves)
+    save_npz(dict(signal.curves), job_dir / artifacts.CHAT_CURVES)
     return {"available": True, "messages": signal.messages, "counted": signal.counted,
             "chatters": signal.chatters, "delay_s": signal.delay_s, "delay_measured": signal.delay_measured,
             "source": origin.kind}, [artifacts.CHAT_CURVES]
