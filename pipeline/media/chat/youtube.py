@@ -12,18 +12,14 @@ from pipeline.media.chat.models import ChatMessage
 from pipeline.media.chat.parse import read_chat_file
 from pipeline.media.config import Settings
 from pipeline.media.errors import ChatUnavailableError
-from pipeline.media.fetch import YdlLogger, output_template
+from pipeline.media.fetch import output_template, quiet_options
 
 STEM = "chat_replay"
 
 
 def ydl_options(job_dir: Path, settings: Settings) -> dict[str, Any]:
     return {
-        "quiet": True,
-        "no_warnings": True,
-        "noprogress": True,
-        "logger": YdlLogger(),
-        "noplaylist": True,
+        **quiet_options(),
         "skip_download": True,
         "writesubtitles": True,
         "writeautomaticsub": False,
@@ -31,9 +27,6 @@ def ydl_options(job_dir: Path, settings: Settings) -> dict[str, Any]:
         "outtmpl": {"default": output_template(job_dir, STEM)},
         "socket_timeout": settings.chat.timeout_s,
         "retries": settings.fetch.retries,
-        "enable_file_urls": False,
-        "writeinfojson": False,
-        "writethumbnail": False,
         "color": "no_color",
     }
 

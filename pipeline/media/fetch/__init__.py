@@ -20,7 +20,7 @@ from pipeline.media.fetch.links import PrivateNetworkError, check_public, is_url
 from pipeline.media.fetch.record import RECORD_NAME, SOURCE_STEM
 from pipeline.media.fetch.section import download_section, section_info, section_size_estimate
 from pipeline.media.fetch.source import describe, fetch
-from pipeline.media.fetch.ytdlp import YdlLogger, output_template, proxy_format
+from pipeline.media.fetch.ytdlp import YdlLogger, output_template, proxy_format, quiet_options
 
 __all__ = [
     "RECORD_NAME",
@@ -34,6 +34,7 @@ __all__ = [
     "is_url",
     "output_template",
     "proxy_format",
+    "quiet_options",
     "section_info",
     "section_size_estimate",
     "source_identity",

@@ -32,6 +32,13 @@ class YdlLogger:
         log.info("yt-dlp: %s", msg)
 
 
+def quiet_options() -> dict[str, Any]:
+    """The options every yt-dlp run of ours shares: silent, logged through YdlLogger, one
+    video, no local files by URL, no side files."""
+    return {"quiet": True, "no_warnings": True, "noprogress": True, "logger": YdlLogger(),
+            "noplaylist": True, "enable_file_urls": False, "writeinfojson": False, "writethumbnail": False}
+
+
 def proxy_format(min_height: int) -> str:
     """yt-dlp format selector of the analysis proxy: the smallest video at least `min_height`
     high plus the best audio (or the smallest such combined file), else the best there is."""
@@ -46,11 +53,7 @@ def output_template(folder: Path, stem: str) -> str:
 def ydl_options(job_dir: Path, settings: Settings, tracker: ProgressTracker) -> dict[str, Any]:
     fetch_cfg = settings.fetch
     return {
-        "quiet": True,
-        "no_warnings": True,
-        "noprogress": True,
-        "logger": YdlLogger(),
-        "noplaylist": True,
+        **quiet_options(),
         "extract_flat": "in_playlist",
         "socket_timeout": fetch_cfg.socket_timeout_s,
         "retries": fetch_cfg.retries,
@@ -67,12 +70,9 @@ def ydl_options(job_dir: Path, settings: Settings, tracker: ProgressTracker) -> 
         "progress_hooks": [tracker.hook],
         "postprocessor_hooks": [tracker.postprocessor_hook],
         "updatetime": False,
-        "enable_file_urls": False,
         "cookiefile": None,
         "cookiesfrombrowser": None,
         "writesubtitles": False,
-        "writeinfojson": False,
-        "writethumbnail": False,
         "color": "no_color",
     }
 
