@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -11,8 +13,10 @@ from aiogram.types import BotCommand
 
 from bot.context import AppContext
 from bot.middlewares import AccessMiddleware, RetryMiddleware
-from bot.routers import choose, clips, intake, jobs, settings, start, stats, weights
+from bot.routers import choose, clips, errors, intake, jobs, settings, start, stats, weights
 from bot.settings import BotSettings
+
+log = logging.getLogger(__name__)
 
 COMMANDS = {
     "en": [("start", "what this bot does"), ("help", "how to use it, limits"), ("queue", "your jobs"),
@@ -39,7 +43,8 @@ def create_dispatcher(ctx: AppContext) -> Dispatcher:
     dp.update.outer_middleware(AccessMiddleware(ctx))
     # intake last: it answers any other text.
     dp.include_routers(start.make_router(), jobs.make_router(), settings.make_router(), stats.make_router(),
-                       weights.make_router(), choose.make_router(), clips.make_router(), intake.make_router())
+                       weights.make_router(), choose.make_router(), clips.make_router(), intake.make_router(),
+                       errors.make_router())
     return dp
 
 
@@ -47,3 +52,12 @@ async def set_commands(bot: Bot) -> None:
     for lang, commands in COMMANDS.items():
         await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
                                   language_code=None if lang == "en" else lang)
+
+
+async def offer_commands(bot: Bot) -> None:
+    """The commands menu is a nicety: when Telegram will not take it, say so and serve on."""
+    try:
+        await set_commands(bot)
+    except Exception as exc:  # noqa: BLE001 - any failure here must not stop the bot
+        log.warning("could not set the commands menu (%s: %s); the bot works without it",
+                    type(exc).__name__, exc)

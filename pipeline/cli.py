@@ -167,8 +167,12 @@ def worker(
     bot_settings = _bot_settings()
     if bot_settings is not None and bot_settings.telegram_bot_token.get_secret_value():
         from bot.app import run_delivering_worker
+        from bot.errors import BotStopped
 
-        done = asyncio.run(run_delivering_worker(settings, bot_settings, burst=burst, slots=slots))
+        try:
+            done = asyncio.run(run_delivering_worker(settings, bot_settings, burst=burst, slots=slots))
+        except BotStopped as exc:  # logged where it happened
+            raise typer.Exit(1) from exc
     else:
         done = asyncio.run(run_worker(settings, ConsoleNotifier(console), slots=slots, burst=burst))
     console.print(f"worker finished {done} job(s)")
@@ -186,12 +190,15 @@ def _run_bot(config: Optional[Path], with_worker: bool) -> None:
     import asyncio
 
     from bot.app import run_app
+    from bot.errors import BotStopped
 
     settings = _settings(config)
     bot_settings = _bot_settings()
     try:
         bot_settings.require_token()
         asyncio.run(run_app(settings, bot_settings, with_worker=with_worker))
+    except BotStopped as exc:  # logged where it happened; non-zero so that a supervisor restarts it
+        raise typer.Exit(1) from exc
     except ClipFactoryError as exc:
         console.print(f"[red]{escape(exc.user_message)}[/red]")
         raise typer.Exit(2) from exc

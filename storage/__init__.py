@@ -20,7 +20,7 @@ the fair order.
 """
 
 from storage.db import make_engine, migrate, normalise_url, sqlite_url
-from storage.models import Clip, HeartbeatResult, Job, JobEvent, LearntWeights, Request, User
+from storage.models import Clip, HeartbeatResult, Job, JobEvent, LearntWeights, LeaseHolder, Request, User
 from storage.requests import create_request, get_request, update_request
 from storage.queue import (
     add_event,
@@ -36,6 +36,7 @@ from storage.queue import (
     events_for,
     fail,
     feedback_examples,
+    foreign_leases,
     feedback_for,
     get_clip,
     get_job,
@@ -65,6 +66,7 @@ __all__ = [
     "mark_cancelled", "mark_delivered", "migrate", "normalise_url",
     "queue_position", "record_clips", "release", "retry_delay", "set_clip_file_id",
     "set_progress", "sqlite_url", "update_user",
+    "LeaseHolder", "foreign_leases",
     "LearntWeights", "delete_learnt_weights", "feedback_examples", "get_learnt_weights", "mark_kept",
     "save_learnt_weights",
 ]

@@ -44,6 +44,8 @@ class Job:
     chat_id: int | None = None
     status_message_id: int | None = None
     clips: int = 0
+    lease_host: str | None = None
+    lease_pid: int | None = None
 
     @property
     def active(self) -> bool:
@@ -105,6 +107,17 @@ class JobEvent:
     at: datetime
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """The process that holds a lease. `host` names the machine and, inside it, the pid
+    namespace (two containers may share a host name, never a pid namespace); `started` (the
+    process's start time, seconds since the epoch) tells a reused pid apart."""
+
+    host: str
+    pid: int
+    started: float
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,19 @@ Life of a job::
                  |      \\              |--cancel -> cancel_requested --mark_cancelled--> cancelled
                  |       cancelled     |--release (SIGTERM) --> queued, the attempt given back
                  '--- lease expired: the next claim takes it over ---'
+                 '--- holder process gone (same host): taken over at once ---'
 
 Attempts are counted when a job is claimed. A worker that dies (its lease runs out) has
 used its attempt: the job goes to the next claimer while attempts < max_attempts, and is
 failed when they are used up, so a video that kills its worker every time (out of memory
 on a huge stream) cannot loop forever. `release` gives the attempt back: a clean shutdown
 is not the job's fault.
+
+A lease records its holder process (`LeaseHolder`: host, pid, start time). A claimer on the
+same host asks `holder_gone` about the running jobs held there, and a job whose worker
+process has died is taken over at once, as if its lease had run out (the attempt it used
+counts): a crashed worker's job does not wait out its lease when a worker restarts on
+the same machine. Leases held on other hosts can only run out (`foreign_leases` lists them).
 
 Fair order: runnable jobs are ordered by (running jobs of the job's user + the job's place
 in its user's queue, created_at, id), computed with ROW_NUMBER() OVER (PARTITION BY
@@ -37,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from storage.db import read_tx, utcnow, write_tx
-from storage.models import HeartbeatResult, Job, row_to
+from storage.models import HeartbeatResult, Job, LeaseHolder, row_to
 from storage.records import (  # noqa: F401  (re-exported: the brief's storage.queue API)
     add_event, add_feedback, clips_for, delete_learnt_weights, ensure_user, events_for,
     feedback_examples, feedback_for, get_clip, get_learnt_weights, get_user, mark_delivered,
@@ -241,18 +249,44 @@ async def _sweep_lost(conn: AsyncConnection, now: datetime) -> None:
              "data": {"worker": r.lease_owner, "outcome": r.status}} for r in rows])
 
 
+async def _expire_gone_holders(conn: AsyncConnection, host: str,
+                               holder_gone: Callable[[LeaseHolder], bool], now: datetime) -> None:
+    """End at once the leases held on `host` by processes that are gone."""
+    held = (await conn.execute(
+        sa.select(jobs.c.id, jobs.c.lease_owner, jobs.c.lease_pid, jobs.c.lease_started)
+        .where(jobs.c.status == "running", jobs.c.lease_expires_at > now,
+               jobs.c.lease_host == host, jobs.c.lease_pid.is_not(None))
+    )).all()
+    for row in held:
+        if not holder_gone(LeaseHolder(host, row.lease_pid, row.lease_started or 0.0)):
+            continue
+        res = await conn.execute(jobs.update().where(
+            _owned(row.id, row.lease_owner), jobs.c.lease_pid == row.lease_pid,
+        ).values(lease_expires_at=now, updated_at=now))
+        if res.rowcount == 1:
+            await conn.execute(job_events.insert().values(
+                job_id=row.id, at=now, kind="holder_gone",
+                data={"worker": row.lease_owner, "host": host, "pid": row.lease_pid}))
+
+
 async def claim(db: Db, worker_id: str, lease_s: float, per_user_limit: int | None = 2, *,
+                holder: LeaseHolder | None = None,
+                holder_gone: Callable[[LeaseHolder], bool] | None = None,
                 now: datetime | None = None) -> Job | None:
     """Take the next runnable job for `worker_id`, or None when there is none (or every
     user with queued work is at `per_user_limit`; None means no limit). The job becomes
     running, leased to the worker until now + lease_s, with attempts + 1; keep the lease
-    with `heartbeat`. Jobs whose lease ran out are taken over here (see the module notes)."""
+    with `heartbeat`. Jobs whose lease ran out are taken over here (see the module notes).
+    `holder` is recorded with the lease; with `holder_gone` too, the leases held on the
+    same host by processes it says are gone end first, so their jobs are taken over now."""
     if lease_s <= 0:
         raise ValueError("lease_s must be positive")
     now = utcnow(now)
     expires = now + timedelta(seconds=lease_s)
     async with write_tx(db) as conn:
         pg = _is_pg(conn)
+        if holder is not None and holder_gone is not None:
+            await _expire_gone_holders(conn, holder.host, holder_gone, now)
         await _sweep_lost(conn, now)
         skip_users: set[int] = set()
         tried: set[str] = set()
@@ -280,6 +314,9 @@ async def claim(db: Db, worker_id: str, lease_s: float, per_user_limit: int | No
                         continue
                 await conn.execute(jobs.update().where(jobs.c.id == cand.id).values(
                     status="running", lease_owner=worker_id, lease_expires_at=expires,
+                    lease_host=holder.host if holder else None,
+                    lease_pid=holder.pid if holder else None,
+                    lease_started=holder.started if holder else None,
                     started_at=now, attempts=jobs.c.attempts + 1, updated_at=now,
                 ))
                 if cand.status == "running":  # taken over from a worker whose lease ran out
@@ -463,6 +500,20 @@ async def queue_position(db: Db, job_id: str, *, now: datetime | None = None) ->
         return (await conn.execute(sa.select(ordered.c.n).where(ordered.c.id == job_id))).scalar()
 
 
+async def foreign_leases(db: Db, host: str, *, now: datetime | None = None) -> dict[str, datetime]:
+    """Running jobs whose lease, still in time, is held elsewhere than `host` (or by a worker
+    that did not say where it runs): job id -> lease expiry. Their workers may be alive or
+    not; only the lease running out tells."""
+    now = utcnow(now)
+    async with read_tx(db) as conn:
+        rows = (await conn.execute(
+            sa.select(jobs.c.id, jobs.c.lease_expires_at).where(
+                jobs.c.status == "running", jobs.c.lease_expires_at > now,
+                sa.or_(jobs.c.lease_host.is_(None), jobs.c.lease_host != host))
+        )).all()
+    return {r.id: r.lease_expires_at for r in rows}
+
+
 async def counts_by_status(db: Db) -> dict[str, int]:
     """Every status with its number of jobs (zeros included)."""
     async with read_tx(db) as conn:
@@ -476,7 +527,8 @@ async def counts_by_status(db: Db) -> dict[str, int]:
 __all__ = [
     "RETRY_BASE_S", "RETRY_CAP_S", "add_event", "add_feedback", "cancel", "claim",
     "clips_for", "complete", "counts_by_status", "dedupe_key", "ensure_user", "events_for",
-    "fail", "feedback_for", "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "mark_cancelled",
+    "fail", "foreign_leases",
+    "feedback_for", "get_clip", "get_job", "get_user", "heartbeat", "list_jobs", "mark_cancelled",
     "mark_delivered", "new_job_id", "queue_position", "record_clips", "release",
     "retry_delay", "set_clip_file_id", "set_progress", "update_user",
     "delete_learnt_weights", "feedback_examples", "get_learnt_weights", "mark_kept",

@@ -80,6 +80,10 @@ jobs = sa.Table(
     sa.Column("run_after", UTCDateTime, nullable=False),
     sa.Column("lease_owner", sa.String(200), nullable=True),
     sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    # The process holding the lease (storage.models.LeaseHolder): host, pid, start time.
+    sa.Column("lease_host", sa.String(255), nullable=True),
+    sa.Column("lease_pid", sa.Integer, nullable=True),
+    sa.Column("lease_started", sa.Float, nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("error_detail", sa.Text, nullable=True),

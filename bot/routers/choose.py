@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import html
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
+from pydantic import ValidationError
 
 import storage
 from bot import keyboards
@@ -37,7 +40,11 @@ async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppC
     if callback_data.layout not in ctx.settings.layouts:
         await query.answer(t(lang, "expired"), show_alert=True)
         return
-    options = JobOptions(**{**request.options, "layout": callback_data.layout, "title": request.title})
+    try:
+        options = JobOptions(**{**request.options, "layout": callback_data.layout, "title": request.title})
+    except ValidationError:  # options stored by an older version, or forged
+        await query.answer(t(lang, "bad_choice"), show_alert=True)
+        return
     job, _ = await storage.enqueue(ctx.db, user_id, request.source, options.to_dict(),
                                    max_attempts=ctx.settings.worker.max_attempts, chat_id=request.chat_id,
                                    status_message_id=query.message.message_id if query.message else None)
@@ -51,7 +58,8 @@ async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppC
             reply_markup=keyboards.cancel(job.id, lang))
 
 
-def _apply(options: dict, key: str, value: str) -> dict:
+def _apply(options: dict[str, Any], key: str, value: str) -> dict[str, Any]:
+    """The options with one choice applied. ValueError when the value is not one offered."""
     if key == "top_k":
         return {**options, "top_k": int(value)}
     if key == "length" and value in keyboards.LENGTHS:
@@ -69,14 +77,19 @@ async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppC
     request = await _own_request(query, ctx, user_id, lang, callback_data.request)
     if request is None or query.message is None:
         return
-    await query.answer()
     title = html.escape(request.title or "video")
     if callback_data.key == "back":
+        await query.answer()
         await query.message.edit_text(t(lang, "pick_layout", title=title, duration=""),
                                       reply_markup=keyboards.layouts(request.id, list(ctx.settings.layouts), lang))
         return
-    options = _apply(request.options, callback_data.key, callback_data.value)
-    JobOptions(**options)  # refuse anything the worker would refuse
+    try:
+        options = _apply(request.options, callback_data.key, callback_data.value)
+        JobOptions(**options)  # refuse anything the worker would refuse
+    except ValueError:  # pydantic's ValidationError is one too
+        await query.answer(t(lang, "bad_choice"), show_alert=True)
+        return
+    await query.answer()
     await storage.update_request(ctx.db, request.id, options=options)
     s = ctx.settings.scoring
     await query.message.edit_text(

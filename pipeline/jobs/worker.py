@@ -1,10 +1,16 @@
 """The worker: claims jobs from the queue and runs them, `slots` at a time.
 
 The analysis stages of every job share one process pool (models stay loaded in its
-processes). A heartbeat keeps each job's lease; a worker that dies stops heartbeating, the
-lease expires, and another worker takes the job and resumes it from its stage cache.
-Cancelling and SIGTERM take effect at the next stage boundary, so a finished stage is
-never thrown away."""
+processes; they die with the worker however it ends, see `lifeline`). A heartbeat keeps
+each job's lease; a worker that dies stops heartbeating, the lease expires, and another
+worker takes the job and resumes it from its stage cache; on the same host at once, since
+the lease names the holder process (`holder`). Cancelling and SIGTERM take effect at the
+next stage boundary, so a finished stage is never thrown away; at shutdown the pool is
+stopped with whatever stage was still running in it.
+
+With `burst`, the worker leaves when nothing is left for it: no runnable job, and no lease
+held on another host that may yet run out (a holder there that renews its lease is alive
+and finishes its job itself), so a burst run after a crash elsewhere still finishes it."""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ from pipeline.jobs.notify import Notifier
 from pipeline.media.options import JobOptions, apply_options
 from pipeline.media.render.job import RenderOptions, rerender_job
 from pipeline.jobs.retention import check_free_space, clean_job_folders
+from pipeline.jobs.holder import holder_gone, this_process
 from pipeline.jobs.pool import AnalysisPool, make_pool
 from pipeline.jobs.runner import run_job
 
@@ -143,6 +151,7 @@ class WorkerContext:
     worker_id: str
     stopping: threading.Event
     resolve_source: Callable[[storage.Job, Path], Awaitable[str]] | None = None
+    holder: storage.LeaseHolder = field(default_factory=this_process)
 
 
 async def _heartbeat(ctx: WorkerContext, job: storage.Job, signals: JobSignals) -> None:
@@ -281,13 +290,29 @@ async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal)
     finished = 0
+    first_seen: dict[str, datetime] = {}   # --burst: lease expiry when first seen, per job
+
+    async def leases_may_run_out() -> bool:
+        """--burst: is a lease held on another host still in time and not renewed since
+        first seen? Then its worker may be dead, and the job ours once the lease runs out."""
+        leases = await storage.foreign_leases(db, ctx.holder.host)
+        waiting = []
+        for job_id, expires in leases.items():
+            if job_id not in first_seen:
+                first_seen[job_id] = expires
+                log.info("job %s is leased on another host until %s: waiting to see whether it "
+                         "is taken care of", job_id, expires.isoformat(timespec="seconds"))
+            if expires <= first_seen[job_id]:
+                waiting.append(job_id)
+        return bool(waiting)
 
     async def slot() -> None:
         nonlocal finished
         while not stop.is_set():
-            job = await storage.claim(db, ctx.worker_id, settings.worker.lease_s, settings.worker.per_user_limit)
+            job = await storage.claim(db, ctx.worker_id, settings.worker.lease_s, settings.worker.per_user_limit,
+                                      holder=ctx.holder, holder_gone=holder_gone)
             if job is None:
-                if burst:
+                if burst and not await leases_may_run_out():
                     return
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.worker.poll_s)
