@@ -290,3 +290,19 @@ def test_forged_or_stale_options_are_refused_before_the_button_is_answered(servi
         answer = answer_to(tg, tg.forge_callback(OWNER, anchor, data_))
         assert "That choice is not available" in (answer.text or "") and answer.show_alert, data_
     assert " failed: " not in log.getvalue()[logged:]
+
+
+@pytest.mark.slow
+def test_a_valid_option_pick_shows_the_options_with_the_choice(serving):
+    """Picking 3 clips and Russian redraws the options menu with both (it once raised
+    inside the text: the menu's `lang` placeholder clashed with the reply language)."""
+    tg, log, data = serving
+    anchor = tg.sent_messages(OWNER)[-1]
+    logged = len(log.getvalue())
+    request = stored_request(data, {})
+    answer_to(tg, tg.forge_callback(OWNER, anchor, OptionPick(request=request, key="top_k", value="3").pack()))
+    answer_to(tg, tg.forge_callback(OWNER, anchor, OptionPick(request=request, key="language", value="ru").pack()))
+    text = tg.wait_for_sync(lambda: (m := tg.message(OWNER, anchor["message_id"])) and "language ru" in m["text"]
+                            and m["text"], timeout=30)
+    assert "Clips: 3" in text
+    assert " failed: " not in log.getvalue()[logged:]

@@ -96,7 +96,7 @@ async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppC
         t(lang, "options_title", title=title, top_k=options.get("top_k", s.top_k),
           length=f"{options.get('min_clip_s', s.min_clip_s):.0f}–{options.get('max_clip_s', s.max_clip_s):.0f} s",
           subs="on" if options.get("subtitles", ctx.settings.render.subtitles) else "off",
-          lang=options.get("language", "auto")),
+          language=options.get("language", "auto")),
         reply_markup=keyboards.options(request.id, lang))
 
 
