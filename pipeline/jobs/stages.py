@@ -176,16 +176,22 @@ def subtitles_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
 
 def score_job(job_dir: Path, duration: float, settings: Settings,
               with_chat: bool = False) -> tuple[list[Moment], np.ndarray]:
-    """Score a job folder whose analysis stages have finished."""
+    """Score a job folder whose analysis stages have finished. The audio events are read when
+    their file is there (a stream without them is scored without those features); `words`, the
+    share of each second covered by ASR words, is the voice baseline's speech mask."""
     from pipeline.media.enrich import features_from_dicts, text_curves
-    from pipeline.media.scoring import pick_moments
+    from pipeline.media.scoring import pick_moments, speech_coverage
 
     sentences = features_from_dicts(read_json(job_dir / artifacts.ENRICH)["sentences"])
     raw: dict[str, np.ndarray] = {}
-    for name in (artifacts.AUDIO_FEATURES, artifacts.MOTION, *([artifacts.CHAT_CURVES] if with_chat else [])):
+    events = [artifacts.AUDIO_EVENTS] if (job_dir / artifacts.AUDIO_EVENTS).exists() else []
+    for name in (artifacts.AUDIO_FEATURES, artifacts.MOTION, *events,
+                 *([artifacts.CHAT_CURVES] if with_chat else [])):
         with np.load(job_dir / name) as data:
             raw.update({k: data[k] for k in data.files})
     raw.update(text_curves(sentences, duration))
+    words = Transcript.from_dict(read_json(job_dir / artifacts.TRANSCRIPT)).words
+    raw["words"] = speech_coverage([(w.start, w.end) for w in words], max(1, int(np.ceil(duration))))
     return pick_moments(raw, sentences, duration, settings.scoring)
 
 

@@ -138,7 +138,9 @@ class EmotionSettings(Section):
 FEATURES = (
     "semantic", "emotion", "keywords", "loudness", "timbre", "motion",
     "speech_rate", "bursts", "pitch", "exclamation", "scene_cuts", "chat",
+    "laughter", "scream", "crowd", "explosion",
 )
+AROUSAL_CUES = ("loudness", "pitch", "speech_rate", "laughter", "scream")
 
 
 def known_features(weights: dict[str, float]) -> dict[str, float]:
@@ -153,12 +155,46 @@ class ScoringSettings(Section):
     min_clip_s: float = Field(15, gt=0)
     max_clip_s: float = Field(60, gt=0)
     target_clip_s: float = Field(30, gt=0)
-    lead_in_s: float = Field(6, ge=0)
+    lead_in_s: float = Field(6, ge=0, description=(
+        "Seconds of context kept before the score rises around a peak (the clip's lead-in)."))
     smooth_s: float = Field(3, ge=1)
     z_cap: float = Field(6.0, gt=0)
     calibration: float = Field(2.5, gt=0)
     min_gap_s: float = Field(5, ge=0)
     weights: dict[str, float]
+    voice_dead_z: float = Field(1.0, ge=0, description=(
+        "Voice and word curves are robust z-scores against the seconds where someone speaks; up to "
+        "this many z count as ordinary speech (0), so talking sits at zero and shouting stands out."))
+    voice_min_s: float = Field(20, ge=1, description=(
+        "Fewest speech seconds a stream needs for the voice baseline; with fewer, the whole stream "
+        "is the baseline."))
+    event_full: float = Field(0.5, gt=0, le=1, description=(
+        "Audio-tagger probability (above the stream's constant level of that event) at which "
+        "laughter, a scream, a crowd or an explosion counts fully."))
+    music_damping: float = Field(0.8, ge=0, le=1, description=(
+        "Share of loudness, bursts, timbre and pitch taken away in seconds of music with no voice "
+        "(speech, laughter, screams) over it: music alone is not a moment."))
+    arousal: dict[str, float] = Field(
+        {"loudness": 1.0, "pitch": 0.5, "speech_rate": 0.5, "laughter": 1.0, "scream": 1.0},
+        description=("Cues of vocal arousal and how far each alone raises it (0..1): loudness, pitch "
+                     "and speech rate over the voice's own baseline, laughter and screams. Semantic, "
+                     "emotion, keywords and exclamations count in proportion to it."))
+    arousal_full_z: float = Field(3.0, gt=0, description=(
+        "Robust z-score over the voice baseline at which loudness, pitch or speech rate is a full "
+        "arousal cue."))
+    arousal_floor: float = Field(0.15, ge=0, le=1, description=(
+        "Share of the word features kept when the voice is calm: a calm read-out of hype phrases "
+        "counts this much of what the same words shouted would."))
+
+    @field_validator("arousal")
+    @classmethod
+    def _known_cues(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(AROUSAL_CUES))
+        if unknown:
+            raise ValueError(f"unknown arousal cue(s) {unknown}; known: {list(AROUSAL_CUES)}")
+        if any(not 0 <= w <= 1 for w in v.values()):
+            raise ValueError("arousal cue weights must be within 0..1")
+        return v
 
     @field_validator("weights")
     @classmethod
@@ -175,6 +211,8 @@ class ScoringSettings(Section):
     def _lengths(self) -> ScoringSettings:
         if not self.min_clip_s <= self.target_clip_s <= self.max_clip_s:
             raise ValueError("needs min_clip_s <= target_clip_s <= max_clip_s")
+        if not self.voice_dead_z < min(self.z_cap, self.arousal_full_z):
+            raise ValueError("needs voice_dead_z < z_cap and voice_dead_z < arousal_full_z")
         return self
 
 
