@@ -1,4 +1,4 @@
-.PHONY: setup demo test bench
+.PHONY: setup demo test test-fast lock bench
 
 setup:
 	@bash scripts/setup.sh
@@ -8,6 +8,15 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m pytest -q
+
+# While working: pure functions and small media, no pipelines in subprocesses, no bot
+# round trips, no PostgreSQL (about 2 minutes on 2 cores). Tests marked slow are left out.
+test-fast: setup
+	.venv/bin/python -m pytest -q -m "not slow"
+
+# constraints.txt from .venv, the environment the tests passed in (scripts/lock.py).
+lock:
+	.venv/bin/python scripts/lock.py
 
 bench: setup
 	.venv/bin/python bench/bench_pipeline.py

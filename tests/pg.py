@@ -2,12 +2,12 @@
 
 `postgres_cluster()` runs initdb into a temporary folder, starts the server on a free
 port on 127.0.0.1 (trust authentication, fsync off), creates a database, yields its
-asyncpg URL, and stops and deletes everything afterwards. The `pg_url` fixture wraps it
-for a pytest session. Debian's `postgresql` package provides the binaries; without them
-the fixture skips. TEST_POSTGRES_URL (an asyncpg URL) uses an existing server instead
-(the tests empty its tables and create databases on it).
+asyncpg URL, and stops and deletes everything afterwards. The `pg_url` fixture in
+tests/conftest.py wraps it for a pytest session. Debian's `postgresql` package provides the
+binaries; without them that fixture skips. TEST_POSTGRES_URL (an asyncpg URL) uses an
+existing server instead (the tests empty its tables and create databases on it).
 
-    from pg import postgres_cluster, create_database
+    from tests.pg import postgres_cluster, create_database
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 DB_NAME = "clipfactory_test"
 
@@ -112,16 +110,3 @@ async def create_database(url: str, name: str | None = None) -> str:
         await conn.close()
     return u.set(database=name).render_as_string(hide_password=False)
 
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """The asyncpg URL of a throwaway PostgreSQL database for this test session."""
-    external = os.environ.get("TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
-    with postgres_cluster(bindir) as url:
-        yield url

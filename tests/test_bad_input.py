@@ -17,14 +17,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import ffmpeg, only_report, run_cli
 
 from pipeline.media.config import load_settings
 from pipeline.media.fetch import fetch
 from pipeline.jobs.runner import job_id_for
 from pipeline.media.sample import SampleSpec, make_sample
+from tests.helpers import ffmpeg, only_report, run_cli
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+# Every case goes through `clipfactory process` in a subprocess: left out of `make test-fast`.
+pytestmark = [pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg"),
+              pytest.mark.slow]
 
 LOCAL = {"CLIPFACTORY_FETCH__ALLOW_PRIVATE_NETWORKS": "true"}
 SAFE_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from pipeline.media.config import load_settings
+from tests.helpers import ROOT, load_script
 
-import baseline  # noqa: E402
-import bench_pipeline as bp  # noqa: E402
-
-from pipeline.media.config import load_settings  # noqa: E402
+baseline = load_script(ROOT / "bench" / "baseline.py")
+bp = load_script(ROOT / "bench" / "bench_pipeline.py")
 
 FRANTIC = (10, 15)  # seconds of the short clip with the frantic picture
 

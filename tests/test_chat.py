@@ -423,14 +423,15 @@ def test_a_job_with_a_chat_log_scores_chat(stream, tmp_path, base):
 # ---------------------------------------------------------------- the bot
 
 
+@pytest.mark.slow
 def test_a_chat_log_sent_after_a_link_goes_with_the_job(tmp_path):
     import asyncio
     import os
     import subprocess
 
-    from fake_telegram import FakeTelegram
-    from httpserver import serve_dir
-    from test_bot import App, keyboard_data, last_id, layout_offer, wait_message
+    from tests.fake_telegram import FakeTelegram
+    from tests.httpserver import serve_dir
+    from tests.test_bot import App, keyboard_data, last_id, layout_offer, wait_message
 
     import storage
     from bot.callbacks import LayoutPick

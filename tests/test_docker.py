@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "compose.yml"
@@ -31,8 +33,7 @@ DOCKERFILES = {"worker": DOCKER / "worker.Dockerfile", "bot": DOCKER / "bot.Dock
 APP_SERVICES = ("bot", "worker")
 SHARED_API_DIR = "/var/lib/telegram-bot-api"
 
-sys.path.insert(0, str(DOCKER))
-import bot_requirements  # noqa: E402  (docker/bot_requirements.py)
+bot_requirements = load_script(DOCKER / "bot_requirements.py")
 
 
 def _load(path: Path) -> dict:
@@ -429,6 +430,7 @@ def _bot_image_distributions() -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_the_bot_runs_with_the_bot_image_packages(tmp_path: Path) -> None:
     """Import everything `clipfactory bot` runs with every other installed package hidden."""
     from importlib.metadata import packages_distributions

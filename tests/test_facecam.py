@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ffmpeg
 
 from pipeline.media.models import Box
 from pipeline.media.probe import probe
 from pipeline.media.render.facecam import _grown, _maps, _overlay, detect_facecam, face_track
+from tests.helpers import ffmpeg
 
 FPS = 15
 
@@ -43,8 +43,10 @@ def composite(out: Path, face: Path, size: tuple[int, int], box: Box, seconds: f
 
 @pytest.mark.parametrize("face, size, box", [
     ("face_talking_1.mp4", (1280, 720), Box(900, 40, 340, 340)),      # top right, with a margin
-    ("face_talking_1.mp4", (1280, 720), Box(0, 420, 300, 300)),       # bottom left, on the edges
-    ("face_webcam_2.mp4", (1920, 1080), Box(1380, 560, 448, 420)),    # the other face, bigger frame
+    pytest.param("face_talking_1.mp4", (1280, 720), Box(0, 420, 300, 300),      # bottom left, on the edges
+                 marks=pytest.mark.slow),
+    pytest.param("face_webcam_2.mp4", (1920, 1080), Box(1380, 560, 448, 420),   # the other face, bigger frame
+                 marks=pytest.mark.slow),
 ], ids=["top-right", "bottom-left-corner", "other-face-1080p"])
 def test_facecam_found_with_iou_at_least_0_7(shared_media, tmp_path, face, size, box):
     media = composite(tmp_path / "stream.mp4", shared_media / face, size, box)

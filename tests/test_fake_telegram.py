@@ -36,7 +36,7 @@ from aiogram.types import (  # noqa: E402
     Message,
 )
 
-from fake_telegram import MB, FakeTelegram  # noqa: E402
+from tests.fake_telegram import MB, FakeTelegram  # noqa: E402
 
 USER = 4242
 

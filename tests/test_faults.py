@@ -10,12 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import run_cli
-from test_worker import env_for, jobs, short_media, start_worker, submit_copies  # noqa: F401 (fixture)
+import pytest
 
 import storage
 from pipeline.media.config import load_settings
 from pipeline.jobs.retention import clean_job_folders
+from tests.helpers import env_for, jobs, run_cli, start_worker, submit_copies
 
 
 def test_full_disk_refuses_new_jobs_with_a_message(tmp_path):
@@ -61,7 +61,8 @@ def test_busy_database_is_waited_for(tmp_path):
     assert created and waited >= 1.0
 
 
-def test_ffmpeg_crashing_mid_job_is_retried_later(short_media, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_ffmpeg_crashing_mid_job_is_retried_later(short_media, tmp_path):
     """An ffmpeg that dies (SIGSEGV) when it renders: the job goes back to the queue with a
     message, to be retried after a backoff, and the worker carries on."""
     real = next(p for p in os.environ["PATH"].split(os.pathsep) if (Path(p) / "ffmpeg").exists())

@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from httpserver import ServedDir
 from yt_dlp.networking.exceptions import HTTPError
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError, UserNotLive
 
@@ -40,6 +39,7 @@ from pipeline.media.fetch import (
 from pipeline.media.fetch.checks import check_before_download
 from pipeline.media.fetch.links import is_public
 from pipeline.media.fetch.messages import map_error
+from tests.httpserver import ServedDir
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

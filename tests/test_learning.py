@@ -120,7 +120,7 @@ async def _job_with_clips(db, user: int, source: str, options: dict, breakdowns)
     return job.id, clips
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request, tmp_path):
     """A migrated, empty database: a SQLite file, or a fresh PostgreSQL database (tests/pg.py)."""
     if request.param == "sqlite":
@@ -259,6 +259,7 @@ class Quiet:
         self.failures.append(message)
 
 
+@pytest.mark.slow
 def test_the_worker_runs_a_job_with_the_learnt_weights(tmp_path, settings):
     """The real worker on a job whose file turns out broken: the weights it chose are in
     the job's event log before anything else runs."""
@@ -333,6 +334,7 @@ def _buttons(message: dict) -> list[str]:
             for b in row]
 
 
+@pytest.mark.slow
 def test_votes_refit_and_weights_shows_and_resets_them(tmp_path, defaults):
     settings = load_settings(data_dir=str(tmp_path / "data"))
     url = storage.sqlite_url(tmp_path / "data" / "clipfactory.db")

@@ -8,10 +8,14 @@ import signal
 import subprocess
 import time
 
-from helpers import ROOT, cli_cmd, ffmpeg, only_report, run_cli
+import pytest
 
 from pipeline.media.config import FEATURES
 from pipeline.media.sample import SampleSpec, make_sample
+from tests.helpers import ROOT, cli_cmd, ffmpeg, only_report, run_cli
+
+# Whole `clipfactory process` runs in subprocesses: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 HYPE = (100.0, 115.0)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from httpserver import ServedDir
 
 from pipeline.media.config import load_settings
 from pipeline.media.errors import TooLargeError
@@ -22,6 +21,7 @@ from pipeline.media.fetch import fetch
 from pipeline.media.models import Source
 from pipeline.media.probe import probe
 from pipeline.media.sections import SECTIONS_DIR, SectionFile, iter_sections
+from tests.httpserver import ServedDir
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -257,6 +257,7 @@ def test_sections_over_the_size_limit_are_refused_before_downloading(proxy_sourc
 # ---------------------------------------------------------------------------- whole job
 
 
+@pytest.mark.slow
 def test_a_remote_job_is_analysed_on_the_proxy_and_rendered_from_exact_full_quality_sections(base, tmp_path):
     from pipeline.media.render.job import RenderOptions
     from pipeline.jobs.runner import run_job

@@ -56,6 +56,7 @@ def job(analysed_sample) -> tuple[Path, dict]:
     return analysed_sample / report["job_id"], report
 
 
+@pytest.mark.slow
 def test_process_renders_every_moment_within_spec(job):
     job_dir, report = job
     settings = load_settings()
@@ -71,6 +72,7 @@ def test_process_renders_every_moment_within_spec(job):
         assert thumb.exists() and probe(thumb).width == settings.render.thumbnail_width
 
 
+@pytest.mark.slow
 def test_render_again_with_another_layout_reuses_the_analysis(job, analysed_sample):
     job_dir, report = job
     before = {p.name: p.stat().st_mtime_ns for p in job_dir.glob("*.done.json") if p.name != "render.done.json"}
@@ -86,6 +88,7 @@ def test_render_again_with_another_layout_reuses_the_analysis(job, analysed_samp
         check_clip(job_dir / clip["file"], (1080, 1080), clip["end"] - clip["start"], 49)
 
 
+@pytest.mark.slow
 def test_unknown_layout_is_refused_by_name(job, analysed_sample):
     _, report = job
     proc = run_cli("render", report["job_id"], "--out", str(analysed_sample), "--layout", "diagonal")
@@ -117,6 +120,7 @@ def render_short(short_job, settings, moment: dict | None = None, **opts) -> tup
     return short_job["dir"] / clips[0].file, clips[0].to_dict(), summary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("export", ["9:16", "1:1", "4:5", "16:9"])
 def test_export_presets(short_job, export):
     settings = load_settings()
@@ -125,6 +129,7 @@ def test_export_presets(short_job, export):
     check_clip(path, settings.exports[export], 15.0, settings.render.max_size_mb)
 
 
+@pytest.mark.slow
 def test_subtitles_are_burned_in_where_the_layout_puts_them(short_job):
     settings = load_settings()
     words = [w for w in short_job["words"] if 30.5 < w.start < 44]
@@ -141,6 +146,7 @@ def test_subtitles_are_burned_in_where_the_layout_puts_them(short_job):
     assert (diff[200:600] > 60).mean() < 0.01, "and nothing far from it"
 
 
+@pytest.mark.slow
 def test_facecam_top_uses_the_configured_rectangle(short_job):
     settings = load_settings(render={"facecam": {"x": 0, "y": 0, "w": 320, "h": 180}})
     path, clip, summary = render_short(short_job, settings, layout="facecam_top")
@@ -149,6 +155,7 @@ def test_facecam_top_uses_the_configured_rectangle(short_job):
     check_clip(path, (1080, 1920), 15.0, settings.render.max_size_mb)
 
 
+@pytest.mark.slow
 def test_size_cap_holds_for_incompressible_video(short_job):
     settings = load_settings(render={"max_size_mb": 3})
     hype = {"rank": 1, "start": 99.0, "end": 114.0, "score": 80.0, "peak": 104.0}
@@ -237,6 +244,7 @@ class Recorder:
         self.first.set()
 
 
+@pytest.mark.slow
 def test_first_clip_renders_and_is_announced_while_the_next_is_still_being_fetched(short_job):
     settings = load_settings(render={"parallel": 1})
     moments = [Moment.from_dict({"rank": r, "start": s, "end": s + 6.0, "score": 50.0 - r})
@@ -259,6 +267,7 @@ def test_first_clip_renders_and_is_announced_while_the_next_is_still_being_fetch
     assert [c.file for c in clips] == ["clip_01.mp4", "clip_02.mp4"]
 
 
+@pytest.mark.slow
 def test_a_section_with_an_offset_renders_the_same_moment(short_job, tmp_path):
     settings = load_settings()
     section = tmp_path / "section.mp4"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import ffmpeg
 
 from pipeline.media.audio_decode import decode_audio, sample_count
 from pipeline.media.audio_features import analyse_audio
 from pipeline.media.config import load_settings
 from pipeline.media.motion import analyse_motion
+from tests.helpers import ffmpeg
 
 
 @pytest.fixture(scope="module")

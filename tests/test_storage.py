@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import storage as st
-from pg import create_database, pg_url  # noqa: F401  (pg_url is a fixture)
 from storage.db import alembic_config, head_revision
 from storage.queue import LOST_WORKER_ERROR, retry_delay
 from storage.tables import metadata
+from tests.pg import create_database
 
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]  # no server in test-fast
 TABLES = {"users", "jobs", "clips", "feedback", "job_events"}
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -39,7 +39,7 @@ async def engine(url: str):
 
 
 @pytest.fixture(scope="session")
-def pg_migrated(pg_url):  # noqa: F811
+def pg_migrated(pg_url):
     run(st.migrate(pg_url))
     return pg_url
 

@@ -6,58 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli_cmd, run_cli
-from pg import pg_url  # noqa: F401  (fixture)
 
 import storage
 from pipeline.media.sample import SampleSpec, make_sample
+from tests.helpers import env_for, jobs, run_cli, start_worker, submit_copies
 
-LEASE_S = 6
-
-
-@pytest.fixture(scope="module")
-def short_media(tmp_path_factory) -> Path:
-    return make_sample(tmp_path_factory.mktemp("media") / "short.mp4",
-                       SampleSpec(duration=30, hype_at=(10,), width=320, height=180))
-
-
-def env_for(data: Path, db_url: str = "") -> dict[str, str]:
-    env = {"CLIPFACTORY_DATA_DIR": str(data), "CLIPFACTORY_WORKER__LEASE_S": str(LEASE_S),
-           "CLIPFACTORY_WORKER__HEARTBEAT_S": "1", "CLIPFACTORY_WORKER__POLL_S": "0.2",
-           "CLIPFACTORY_WORKER__PER_USER_LIMIT": "8", "CLIPFACTORY_SCORING__TOP_K": "2"}
-    if db_url:
-        env["CLIPFACTORY_WORKER__DATABASE_URL"] = db_url
-    return env
-
-
-def submit_copies(media: Path, folder: Path, n: int, env: dict[str, str], *extra: str) -> list[str]:
-    ids = []
-    for i in range(n):
-        copy = folder / f"vod_{i}.mp4"
-        shutil.copy(media, copy)
-        proc = run_cli("submit", str(copy), *extra, env=env)
-        assert proc.returncode == 0, proc.stderr
-        ids.append(proc.stdout.strip())
-    return ids
-
-
-def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen(cli_cmd("worker", *args), cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-
-
-def jobs(env: dict[str, str]) -> dict[str, dict]:
-    proc = run_cli("jobs", "--json", env=env)
-    assert proc.returncode == 0, proc.stderr
-    return {j["id"]: j for j in json.loads(proc.stdout)}
+# Worker processes on real queues (one on PostgreSQL): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def wait_for(predicate, timeout: float = 300, every: float = 0.3):
