@@ -21,7 +21,6 @@ the fair order.
 
 from storage.db import make_engine, migrate, normalise_url, sqlite_url
 from storage.models import Clip, HeartbeatResult, Job, JobEvent, LearntWeights, LeaseHolder, Request, User
-from storage.requests import create_request, get_request, update_request
 from storage.queue import (
     add_event,
     add_feedback,
@@ -31,13 +30,13 @@ from storage.queue import (
     complete,
     counts_by_status,
     delete_learnt_weights,
-    ensure_user,
     enqueue,
+    ensure_user,
     events_for,
     fail,
     feedback_examples,
-    foreign_leases,
     feedback_for,
+    foreign_leases,
     get_clip,
     get_job,
     get_learnt_weights,
@@ -56,6 +55,7 @@ from storage.queue import (
     set_progress,
     update_user,
 )
+from storage.requests import create_request, get_request, update_request
 
 __all__ = [
     "Clip", "HeartbeatResult", "Job", "JobEvent", "Request", "User",

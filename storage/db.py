@@ -14,7 +14,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +91,10 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 def utcnow(now: datetime | None = None) -> datetime:
     """`now` checked and in UTC, or the current time."""
     if now is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("`now` must be timezone-aware")
-    return now.astimezone(timezone.utc)
+    return now.astimezone(UTC)
 
 
 def as_engine(db: AsyncEngine | async_sessionmaker) -> AsyncEngine:

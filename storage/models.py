@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
 from storage.tables import ACTIVE_STATUSES, FINAL_STATUSES
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,7 @@ class HeartbeatResult:
         return not self.lease_lost and not self.cancel_requested
 
 
-def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(cls.__dataclass_fields__)
-
-
-def row_to(cls: type, row: Mapping[str, Any]) -> Any:
-    return cls(**{name: row[name] for name in _fields(cls) if name in row})
+def row_to(cls: type[T], row: Mapping[Any, Any]) -> T:
+    """A frozen record from a database row: the columns named like its fields."""
+    names: dict[str, Any] = vars(cls)["__dataclass_fields__"]
+    return cls(**{name: row[name] for name in names if name in row})

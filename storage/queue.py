@@ -55,9 +55,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from storage.db import read_tx, utcnow, write_tx
 from storage.models import HeartbeatResult, Job, LeaseHolder, row_to
 from storage.records import (  # noqa: F401  (re-exported: the brief's storage.queue API)
-    add_event, add_feedback, clips_for, delete_learnt_weights, ensure_user, events_for,
-    feedback_examples, feedback_for, get_clip, get_learnt_weights, get_user, mark_delivered,
-    mark_kept, record_clips, save_learnt_weights, set_clip_file_id, update_user,
+    add_event,
+    add_feedback,
+    clips_for,
+    delete_learnt_weights,
+    ensure_user,
+    events_for,
+    feedback_examples,
+    feedback_for,
+    get_clip,
+    get_learnt_weights,
+    get_user,
+    mark_delivered,
+    mark_kept,
+    record_clips,
+    save_learnt_weights,
+    set_clip_file_id,
+    update_user,
 )
 from storage.tables import JOB_STATUSES, clips, job_events, jobs, users
 
@@ -388,6 +402,7 @@ async def fail(db: Db, job_id: str, worker_id: str, error: str, detail: str = ""
             return None
         common = dict(error=error, error_detail=detail or None, lease_expires_at=None,
                       updated_at=now)
+        values: dict[str, Any]
         if row.cancel_requested:
             status, values = "cancelled", dict(finished_at=now)
         elif transient and row.attempts < row.max_attempts:

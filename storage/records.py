@@ -35,7 +35,7 @@ async def ensure_user(db: Db, telegram_id: int | None = None, name: str = "",
     up to date; its language left as the person chose it). Without a Telegram id, a named
     user (the command line's "cli") is found by name; an unnamed one is new each time."""
     now = utcnow(now)
-    values = dict(telegram_id=telegram_id, name=name or "", language=language or "en",
+    values: dict[str, Any] = dict(telegram_id=telegram_id, name=name or "", language=language or "en",
                   settings={}, created_at=now)
     async with write_tx(db) as conn:
         if telegram_id is None:

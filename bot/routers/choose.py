@@ -4,11 +4,10 @@ message becomes its live status."""
 from __future__ import annotations
 
 import html
-
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 from pydantic import ValidationError
 
 import storage
@@ -17,7 +16,6 @@ from bot.callbacks import LayoutPick, OptionPick
 from bot.context import AppContext
 from bot.texts import t
 from pipeline.media.options import JobOptions
-
 
 
 async def _own_request(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str,
@@ -51,7 +49,7 @@ async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppC
     await storage.update_request(ctx.db, request.id, job_id=job.id)
     position = await storage.queue_position(ctx.db, job.id) or 1
     await query.answer()
-    if query.message is not None:
+    if isinstance(query.message, Message):
         await query.message.edit_text(
             t(lang, "queued", title=html.escape(request.title or "video"), layout=callback_data.layout,
               position=position),
@@ -68,14 +66,16 @@ def _apply(options: dict[str, Any], key: str, value: str) -> dict[str, Any]:
     if key == "subtitles":
         return {**options, "subtitles": value == "1"}
     if key == "language":
-        return {k: v for k, v in options.items() if k != "language"} if value == "auto" else {**options, "language": value}
+        if value == "auto":
+            return {k: v for k, v in options.items() if k != "language"}
+        return {**options, "language": value}
     return options
 
 
 async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppContext, user_id: int,
                       lang: str) -> None:
     request = await _own_request(query, ctx, user_id, lang, callback_data.request)
-    if request is None or query.message is None:
+    if request is None or not isinstance(query.message, Message):
         return
     title = html.escape(request.title or "video")
     if callback_data.key == "back":
@@ -104,5 +104,6 @@ def make_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="choose")
     router.callback_query(LayoutPick.filter())(pick_layout)
-    router.callback_query(OptionPick.filter(F.key.in_({"menu", "top_k", "length", "subtitles", "language", "back"})))(pick_option)
+    keys = {"menu", "top_k", "length", "subtitles", "language", "back"}
+    router.callback_query(OptionPick.filter(F.key.in_(keys)))(pick_option)
     return router

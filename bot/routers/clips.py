@@ -19,7 +19,7 @@ EXTEND_S = 10.0
 async def vote(query: CallbackQuery, callback_data: Vote, ctx: AppContext, user_id: int, lang: str) -> None:
     clip = await storage.get_clip(ctx.db, callback_data.clip)
     job = await storage.get_job(ctx.db, clip.job_id) if clip else None
-    if job is None or job.user_id != user_id:
+    if clip is None or job is None or job.user_id != user_id:
         await query.answer(t(lang, "not_yours"), show_alert=True)
         return
     await storage.add_feedback(ctx.db, clip.id, user_id, callback_data.vote)

@@ -14,11 +14,11 @@ import storage
 from bot import keyboards
 from bot.context import AppContext
 from bot.texts import t
+from pipeline.jobs.retention import check_free_space
 from pipeline.media.chat.parse import read_chat_file
 from pipeline.media.errors import ChatLogError, ClipFactoryError
 from pipeline.media.fetch import describe
 from pipeline.media.probe import format_hms
-from pipeline.jobs.retention import check_free_space
 
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
@@ -51,14 +51,21 @@ async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, sou
     text = t(lang, "pick_layout", title=html.escape(title or "video"),
              duration=f" ({format_hms(duration)})" if duration else "")
     markup = keyboards.layouts(request.id, list(ctx.settings.layouts), lang)
-    sent = await reply.edit_text(text, reply_markup=markup) if reply else await message.answer(text, reply_markup=markup)
-    await storage.update_request(ctx.db, request.id, message_id=sent.message_id)
+    if reply is not None:
+        sent = await reply.edit_text(text, reply_markup=markup)
+    else:
+        sent = await message.answer(text, reply_markup=markup)
+    if isinstance(sent, Message):
+        await storage.update_request(ctx.db, request.id, message_id=sent.message_id)
 
 
 async def link(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     if await _refused(message, ctx, user_id, lang):
         return
-    url = URL.search(message.text or "").group(0).rstrip(").,!?;")
+    found = URL.search(message.text or "")
+    if found is None:  # the router's filter matched this text: only an edited message gets here
+        return
+    url = found.group(0).rstrip(").,!?;")
     checking = await message.answer(t(lang, "checking"))
     try:
         title, duration = await asyncio.to_thread(describe, url, ctx.settings)
@@ -74,6 +81,8 @@ def _is_video(mime: str | None, name: str | None) -> bool:
 
 async def upload(message: Message, ctx: AppContext, user_id: int, lang: str) -> None:
     media = message.video or message.document
+    if media is None:
+        return
     name = getattr(media, "file_name", None) or "video.mp4"
     if message.document and not _is_video(message.document.mime_type, name):
         await message.answer(t(lang, "not_video"))
@@ -101,11 +110,14 @@ async def chat_log(message: Message, ctx: AppContext, user_id: int, lang: str) -
         await message.answer(t(lang, "chat_no_request"))
         return
     document = message.document
+    if document is None or message.bot is None:
+        return
     limit = min(ctx.bot_settings.download_limit_mb, ctx.settings.chat.max_file_mb)
     if (document.file_size or 0) > limit * 2**20:
         await message.answer(t(lang, "chat_too_big", limit=round(limit)))
         return
-    target = ctx.settings.data_dir / "chat_logs" / f"{request.id}{Path(document.file_name).suffix.lower()}"
+    suffix = Path(document.file_name or "chat.txt").suffix.lower()
+    target = ctx.settings.data_dir / "chat_logs" / f"{request.id}{suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
     await message.bot.download(document.file_id, destination=target)
     try:

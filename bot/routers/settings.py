@@ -13,7 +13,6 @@ from bot.keyboards import LAYOUT_LABELS
 from bot.texts import t
 
 
-
 def _keyboard(ctx: AppContext) -> InlineKeyboardMarkup:
     def pick(label: str, key: str, value: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(text=label, callback_data=SettingPick(key=key, value=value).pack())
@@ -53,7 +52,7 @@ async def pick(query: CallbackQuery, callback_data: SettingPick, ctx: AppContext
     prefs[key] = int(value) if key == "top_k" else value
     await storage.update_user(ctx.db, user_id, settings=prefs)
     await query.answer(t(lang, "settings_saved"))
-    if query.message is not None:
+    if isinstance(query.message, Message):
         await _show(query.message, ctx, user_id, lang, edit=True)
 
 

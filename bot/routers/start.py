@@ -10,7 +10,6 @@ from bot.context import AppContext
 from bot.texts import t
 
 
-
 async def start(message: Message, lang: str) -> None:
     await message.answer(t(lang, "start"))
 

@@ -14,7 +14,6 @@ from bot.context import AppContext
 from bot.texts import t
 
 
-
 async def stats(message: Message, ctx: AppContext, user_id: int, lang: str, is_admin: bool) -> None:
     jobs = await storage.list_jobs(ctx.db, None if is_admin else user_id, limit=1000)
     per_stage: dict[str, list[float]] = {}

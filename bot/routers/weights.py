@@ -49,7 +49,7 @@ async def weights(message: Message, ctx: AppContext, user_id: int, lang: str) ->
 async def reset(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str) -> None:
     await learning_store.reset(ctx.db, user_id)
     await query.answer(t(lang, "weights_reset_done"))
-    if query.message is not None:
+    if isinstance(query.message, Message):
         text, keyboard = await _view(ctx, user_id, lang)
         await query.message.edit_text(text, reply_markup=keyboard)
 

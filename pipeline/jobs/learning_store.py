@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import storage
@@ -114,6 +114,6 @@ async def reset(db: Any, user_id: int, *, now: datetime | None = None) -> int:
     async with lock:
         user = await storage.get_user(db, user_id)
         prefs = dict(user.settings if user else {})
-        prefs[SINCE_KEY] = (now or datetime.now(timezone.utc)).isoformat()
+        prefs[SINCE_KEY] = (now or datetime.now(UTC)).isoformat()
         await storage.update_user(db, user_id, settings=prefs)
         return await storage.delete_learnt_weights(db, user_id)

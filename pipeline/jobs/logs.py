@@ -60,8 +60,10 @@ class JsonFormatter(logging.Formatter):
         data = {"ts": round(record.created, 3), "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
                 "level": record.levelname, "logger": record.name, "job_id": getattr(record, "job_id", "-"),
                 "message": record.getMessage()}
-        if record.exc_text or record.exc_info:
-            data["exc"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            data["exc"] = record.exc_text
+        elif record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,8 +20,9 @@ def moments_table(report: dict[str, Any]) -> Table:
     title = escape(str(report.get("title") or report["source"]))
     table = Table(title=f"Best moments — {title} ({format_hms(report['duration'])}, "
                         f"{report['language'] or 'no speech'})")
-    for column, justify in (("#", "right"), ("start–end", "left"), ("score", "right"),
-                            ("why", "left"), ("first words", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("#", "right"), ("start–end", "left"), ("score", "right"), ("why", "left"), ("first words", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for clip in report["clips"]:
         table.add_row(

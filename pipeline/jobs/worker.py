@@ -32,18 +32,18 @@ from typing import Any
 from pydantic import ValidationError
 
 import storage
-from pipeline.media.config import Settings
 from pipeline.jobs import metrics
-from pipeline.media.errors import ClipFactoryError
+from pipeline.jobs.holder import holder_gone, this_process
 from pipeline.jobs.learning_store import job_settings as with_learnt_weights
 from pipeline.jobs.logs import job_context
 from pipeline.jobs.notify import Notifier
+from pipeline.jobs.pool import AnalysisPool, make_pool
+from pipeline.jobs.retention import check_free_space, clean_job_folders
+from pipeline.jobs.runner import run_job
+from pipeline.media.config import Settings
+from pipeline.media.errors import ClipFactoryError
 from pipeline.media.options import JobOptions, apply_options
 from pipeline.media.render.job import RenderOptions, rerender_job
-from pipeline.jobs.retention import check_free_space, clean_job_folders
-from pipeline.jobs.holder import holder_gone, this_process
-from pipeline.jobs.pool import AnalysisPool, make_pool
-from pipeline.jobs.runner import run_job
 
 log = logging.getLogger(__name__)
 
