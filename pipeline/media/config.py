@@ -103,6 +103,10 @@ class AsrSettings(Section):
     engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     model: str = "packaged:whisper-base"
     language: str = "auto"
+    language_window_s: float = Field(10, ge=3, le=30, description=(
+        "With language auto: seconds of speech behind each guess of the language spoken; each "
+        "stretch is transcribed in its own language (never translated), a switch placed "
+        "sentence by sentence. Shorter follows brief switches, at more guesses"))
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
     beam_size: int = Field(1, ge=1, le=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -91,3 +92,46 @@ def load_embedder(name: str, threads: int = 0) -> Embedder:
         return _SentenceTransformer(name, threads)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"Could not load the embedding model '{name}': {exc}") from exc
+
+
+def hype_level(anchor_vecs: np.ndarray) -> float | None:
+    """Where a hype sentence's similarity sits under this model: the mean similarity of each
+    anchor to its nearest other anchor (None with fewer than two). Models differ widely here:
+    about 0.45 for MiniLM on the English anchors, 0.89 for multilingual e5, whose similarities
+    all sit in a narrow high band."""
+    if len(anchor_vecs) < 2:
+        return None
+    sims = np.asarray(anchor_vecs @ anchor_vecs.T, dtype=np.float64)
+    np.fill_diagonal(sims, -np.inf)
+    return float(sims.max(axis=1).mean())
+
+
+@dataclass(frozen=True)
+class SimilarityMap:
+    """x -> offset + slope * x: one model's cosine similarities on another model's scale, so
+    that sentences embedded by different models (a bilingual stream) score comparably. The
+    two models' hype levels meet, and so does identity (1.0): the gap between a sentence and
+    the hype level is measured in units of the gap between the hype level and identity."""
+
+    offset: float = 0.0
+    slope: float = 1.0
+
+    @classmethod
+    def between(cls, level: float | None, target: float | None) -> SimilarityMap:
+        if level is None or target is None or level >= 1.0 or target >= 1.0:
+            return cls()
+        slope = (1.0 - target) / (1.0 - level)
+        return cls(offset=target - slope * level, slope=slope)
+
+    def __call__(self, sims: np.ndarray) -> np.ndarray:
+        mapped: NDArray[np.float64] = self.offset + self.slope * np.asarray(sims, dtype=np.float64)
+        return mapped
+
+    def pair(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`left` and `right` with one column added so that left' @ right'.T equals
+        self(left @ right.T): for code that takes vectors and compares them itself."""
+        root = float(np.sqrt(self.slope))
+        extra = float(np.sqrt(abs(self.offset)))
+        sign = 1.0 if self.offset >= 0 else -1.0
+        return (np.hstack([root * left, np.full((len(left), 1), extra)]),
+                np.hstack([root * right, np.full((len(right), 1), sign * extra)]))

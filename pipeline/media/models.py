@@ -52,6 +52,7 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    language: str = ""  # the language it was transcribed in ("" in transcripts made before)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Transcript:
             Segment(
                 start=s["start"], end=s["end"], text=s["text"],
                 words=tuple(Word(**w) for w in s.get("words", ())),
+                language=s.get("language", ""),
             )
             for s in data["segments"]
         )

@@ -49,10 +49,7 @@ def load_model(name: str, device: str, download_root: str | None = None) -> whis
                           detail=f"{type(exc).__name__}: {exc}") from exc
 
 
-def transcribe_chunk(audio: np.ndarray, offset: float, language: str | None,
-                     settings: AsrSettings, models_dir: Path,
-                     threads: int) -> tuple[list[Segment], str]:
-    """Same contract as faster_engine.transcribe_chunk."""
+def _model(settings: AsrSettings, models_dir: Path, threads: int) -> tuple[Any, whisper.Whisper, str]:
     whisper = _import_whisper()
     if settings.model.startswith(PACKAGED_PREFIX):
         raise ConfigError(
@@ -65,8 +62,32 @@ def transcribe_chunk(audio: np.ndarray, offset: float, language: str | None,
     device = resolve_device(settings.device)
     if device == "cpu" and threads > 0:
         torch.set_num_threads(threads)
-    model = load_model(settings.model, device,
-                       str(Path(models_dir).expanduser() / "openai-whisper"))
+    return whisper, load_model(settings.model, device,
+                               str(Path(models_dir).expanduser() / "openai-whisper")), device
+
+
+def detect_languages(clips: list[np.ndarray], settings: AsrSettings, models_dir: Path,
+                     threads: int) -> list[tuple[str, float]]:
+    """Same contract as faster_engine.detect_languages (here on padded 30 s windows: the
+    PyTorch encoder takes no fewer frames)."""
+    whisper, model, _ = _model(settings, models_dir, threads)
+    if not model.is_multilingual:
+        return [("en", 1.0)] * len(clips)
+    out: list[tuple[str, float]] = []
+    for clip in clips:
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(np.ascontiguousarray(clip, dtype=np.float32)),
+                                          model.dims.n_mels).to(model.device)
+        _, probs = model.detect_language(mel)
+        language = max(probs, key=probs.get)
+        out.append((language, float(probs[language])))
+    return out
+
+
+def transcribe_chunk(audio: np.ndarray, offset: float, language: str | None,
+                     settings: AsrSettings, models_dir: Path,
+                     threads: int) -> tuple[list[Segment], str]:
+    """Same contract as faster_engine.transcribe_chunk."""
+    whisper, model, device = _model(settings, models_dir, threads)
     result = whisper.transcribe(
         model,
         np.ascontiguousarray(audio, dtype=np.float32),
