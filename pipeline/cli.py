@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from pipeline.media import artifacts
 from pipeline.media.config import Settings, load_settings
 from pipeline.media.errors import ClipFactoryError
 
@@ -59,8 +60,9 @@ def process(
     export: Optional[str] = ExportOpt,
     style: Optional[str] = StyleOpt,
     subtitles: Optional[bool] = SubtitlesOpt,
-    chat: Optional[str] = typer.Option(None, "--chat", help="A chat log (TwitchDownloader JSON, YouTube "
-                                       ".live_chat.json, or [h:mm:ss] name: text lines), a file or a link."),
+    chat: Optional[str] = typer.Option(None, "--chat", help="A chat log (TwitchDownloader JSON, "
+                                       "chat-downloader JSON/CSV, YouTube .live_chat.json, or [h:mm:ss] name: "
+                                       "text lines), a file or a link."),
 ) -> None:
     """Analyse a stream, print its best moments and render them as clips.
 
@@ -106,7 +108,7 @@ def render(
     settings = _settings(config)
     opts = _render_options(settings, layout, export, style, subtitles)
     job_dir = out / job_id
-    if not (job_dir / "report.json").exists():
+    if not (job_dir / artifacts.REPORT).exists():
         console.print(f"[red]No finished job '{escape(job_id)}' in {escape(str(out))}.[/red]")
         raise typer.Exit(2)
     report = _with_progress(lambda observer: rerender_job(job_dir, settings, opts, observer))
@@ -324,13 +326,18 @@ def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt
 @app.command("make-labelled-set")
 def make_labelled_set_command(
     out_dir: Path = typer.Argument(..., help="Folder for the streams, chat logs and labels.json."),
-    videos: int = typer.Option(6, "--videos", min=1, help="How many streams (4.5 min each)."),
+    split: str = typer.Option("train", "--split", help="train (to fit weights on) or heldout (to measure "
+                                                       "on): other seeds, phrases and voices."),
+    videos: int = typer.Option(6, "--videos", min=1, help="How many streams (290 s each)."),
 ) -> None:
-    """Generate the small labelled set that `clipfactory eval` measures picks on."""
-    from pipeline.jobs.labelled_set import SetSpec, make_labelled_set
+    """Generate a split of the labelled set that `clipfactory eval` and `fit-weights` use (docs/eval.md)."""
+    from pipeline.jobs.labelled_set import SPLITS, SetSpec, make_labelled_set
 
-    console.print(f"Making {videos} labelled stream(s) in {escape(str(out_dir))}…")
-    labels = make_labelled_set(out_dir, SetSpec(videos=videos))
+    if split not in SPLITS:
+        console.print(f"[red]--split must be one of: {', '.join(SPLITS)}.[/red]")
+        raise typer.Exit(2)
+    console.print(f"Making {videos} labelled stream(s) of the {split} split in {escape(str(out_dir))}…")
+    labels = make_labelled_set(out_dir, SetSpec(split=split, videos=videos))
     console.print(f"Labels: {escape(str(labels))}")
 
 
@@ -396,18 +403,19 @@ def eval_command(
     for v in videos:
         tables.print(_picks_table(v, before[v.id]))
     tables.print(_scores_table(videos, scores, after_scores))
+    tables.print(_kinds_table(videos, scores, after_scores))
     result = {
         "labels": str(labels), "threshold": ev.THRESHOLD, "chat": use_chat,
         "videos": [{"id": v.id, **ev.as_dict(scores[v.id]),
                     "picks": [_pick_row(v, p) for p in ev.ranked(before[v.id])]} for v in videos],
-        "mean": ev.as_dict(ev.mean_score(list(scores.values()))),
+        **_summary(videos, scores),
     }
     if after_scores is not None:
         result["learn"] = {
             "vote_iou": ev.VOTE_IOU,
             "videos": [{"id": v.id, "weights": weights[v.id], **ev.as_dict(after_scores[v.id]),
                         "picks": [_pick_row(v, p) for p in ev.ranked(after[v.id])]} for v in videos],
-            "mean": ev.as_dict(ev.mean_score(list(after_scores.values()))),
+            **_summary(videos, after_scores),
         }
     out.mkdir(parents=True, exist_ok=True)
     target = out / ("eval_no_chat.json" if no_chat else "eval.json")
@@ -415,6 +423,109 @@ def eval_command(
     console.print(f"Numbers: {escape(str(target))}")
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
+
+
+@app.command("fit-weights")
+def fit_weights_command(
+    labels: Path = typer.Argument(..., help="A labels file, e.g. the train split's (docs/eval.md)."),
+    out: Path = typer.Option(Path("weights.yaml"), "--out", "-o", help="Where the fitted scoring.weights go."),
+    work: Path = typer.Option(Path("out/fit"), "--work", help="Folder for the job folders; a rerun reuses "
+                                                                "their analysis (share it with eval's --out)."),
+    config: Path | None = ConfigOpt,
+    chat: bool = typer.Option(False, "--chat/--no-chat", help="Fit with the chat logs and the chat weight "
+                                                               "too (default: without; the chat weight is kept)."),
+    rounds: int = typer.Option(6, "--rounds", min=1, help="Coordinate-ascent rounds at most."),
+    max_weight: float = typer.Option(3.0, "--max-weight", min=0.1, help="Cap on any one weight."),
+    seed: int = typer.Option(0, "--seed", help="Order in which the weights are tried."),
+) -> None:
+    """Fit scoring.weights on a labelled set: maximise mean mAP@0.5 + HIT@1 (weights >= 0, fixed total).
+
+    Analyses each stream once (or reuses it from --work), then rescores in memory; prints the
+    result as a YAML block for scoring.weights and writes it to --out."""
+    from pipeline.jobs import evaluation as ev
+    from pipeline.jobs import weight_fit as wf
+    from pipeline.jobs.pool import make_pool
+
+    settings = _settings(config)
+    try:
+        videos = ev.load_labels(labels)
+    except ClipFactoryError as exc:
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
+        if exc.detail:
+            console.print(f"[dim]{escape(exc.detail)}[/dim]")
+        raise typer.Exit(2) from exc
+    configured = dict(settings.scoring.weights)
+    run_settings = settings if chat else ev.without_chat(settings)
+    keys = [k for k in configured if chat or k != "chat"]
+    jobs: dict[str, tuple[Path, float, bool]] = {}
+    pool = make_pool()
+    try:
+        for n, video in enumerate(videos, start=1):
+            console.print(f"[bold]{escape(video.id)}[/bold] ({n}/{len(videos)})")
+            report = _with_progress(lambda observer, video=video: ev.analyse(
+                video, run_settings, work, use_chat=chat, pool=pool, observer=observer))
+            chat_used = bool(report.get("chat") and report["chat"].get("available", True))
+            jobs[video.id] = (work.resolve() / report["job_id"], float(report["duration"]), chat and chat_used)
+    finally:
+        pool.close()
+    fixed = {k: (configured[k] if chat or k != "chat" else 0.0) for k in configured}
+    picker = wf.job_picker(run_settings, jobs)
+    console.print(f"Fitting {', '.join(keys)} over {len(videos)} stream(s)…")
+    fit = wf.coordinate_ascent(wf.set_objective(videos, picker), fixed, keys, max_weight=max_weight,
+                               rounds=rounds, seed=seed)
+    fitted = {k: (fit.weights[k] if k in keys else configured[k]) for k in configured}
+
+    def scores(weights: dict[str, float]) -> dict[str, ev.VideoScore]:
+        return {v.id: ev.score_video(picker(v, weights), v.highlights, v.decoys) for v in videos}
+
+    console.print(_scores_table(videos, scores(fixed), scores(fit.weights)))
+    header = [f"clipfactory fit-weights {labels} ({len(videos)} streams, {'with' if chat else 'without'} chat)",
+              f"mean AP@0.5 + HIT@1: {fit.start_value:.3f} with the configured weights, {fit.value:.3f} fitted "
+              f"({fit.evaluations} weight sets tried, {fit.rounds} round(s))"]
+    block = wf.weights_yaml(fitted, header)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(block, encoding="utf-8")
+    print(block, end="")
+    console.print(f"Weights: {escape(str(out))}")
+
+
+def _summary(videos, scores) -> dict:
+    """The means, the per-kind and decoy counts, and which of issue 13's targets they meet."""
+    from pipeline.jobs import evaluation as ev
+
+    mean = ev.mean_score(list(scores.values()))
+    kinds, decoys = ev.kind_report(videos, scores), ev.decoy_report(videos, scores)
+    return {"mean": ev.as_dict(mean), "kinds": kinds, "decoys": decoys,
+            "targets": {"values": ev.TARGETS, "met": ev.targets(mean, kinds, decoys)}}
+
+
+def _kinds_table(videos, scores, after=None):
+    from rich.table import Table
+
+    from pipeline.jobs.evaluation import decoy_report, kind_report
+
+    def cell(row: dict, key: str, other: dict | None) -> str:
+        return f"{row[key]}/{row['streams']}" + (f" → {other[key]}/{other['streams']}" if other else "")
+
+    table = Table(title="Per kind" + (": before → after learning" if after else ""),
+                  caption="highlights: streams where one is in the top 5, of the streams that have it; "
+                          "decoys: streams where it ranks above a planted moment")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("in top 5", justify="right", no_wrap=True)
+    table.add_column("above a planted moment", justify="right", no_wrap=True)
+    kinds, k_after = kind_report(videos, scores), kind_report(videos, after) if after else None
+    for kind, row in kinds.items():
+        table.add_row(escape(kind or "(no kind)"), cell(row, "in_top5", k_after[kind] if k_after else None), "")
+    decoys, d_after = decoy_report(videos, scores), decoy_report(videos, after) if after else None
+    for kind, row in decoys["kinds"].items():
+        table.add_row(escape(f"decoy: {kind or '(no kind)'}"), "",
+                      cell(row, "above_planted", d_after["kinds"][kind] if d_after else None))
+    if decoys["streams"]:
+        clean = f"{decoys['none_above_planted']}/{decoys['streams']}"
+        if d_after:
+            clean += f" → {d_after['none_above_planted']}/{d_after['streams']}"
+        table.add_row("no decoy above a planted moment", "", clean, style="bold")
+    return table
 
 
 def _pick_row(video, pick) -> dict:
@@ -452,7 +563,7 @@ def _scores_table(videos, scores, after=None):
     from pipeline.jobs.evaluation import mean_score
 
     metrics = (("HIT@1", "hit_at_1"), ("HIT@5", "hit_at_5"), ("P@5", "precision_at_5"))
-    table = Table(title="Picks against labels (IoU ≥ 0.5)" + (": before → after learning" if after else ""),
+    table = Table(title="Picks against labels (IoU ≥ 0.5)" + (": before → after" if after else ""),
                   caption="mean AP = mAP; decoys: top-5 picks on a labelled decoy")
     table.add_column("video", no_wrap=True)
     for name, _ in (*metrics, ("AP", "")):

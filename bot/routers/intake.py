@@ -22,7 +22,7 @@ from pipeline.media.probe import format_hms
 
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi", ".m4v")
-CHAT_EXTENSIONS = (".json", ".txt", ".log")
+CHAT_EXTENSIONS = (".json", ".txt", ".log", ".csv")
 
 
 async def _refused(message: Message, ctx: AppContext, user_id: int, lang: str) -> bool:

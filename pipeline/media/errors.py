@@ -76,8 +76,9 @@ class CorruptMediaError(BadInputError):
 class ChatLogError(BadInputError):
     """A chat log the person gave that cannot be read."""
 
-    user_message = ("This chat log cannot be read. Send a TwitchDownloader JSON file, a YouTube live chat "
-                    "file (.live_chat.json) or a text log with lines like [0:12:34] name: message.")
+    user_message = ("This chat log cannot be read. Send a TwitchDownloader JSON file, a chat-downloader JSON "
+                    "or CSV file, a YouTube live chat file (.live_chat.json) or a text log with lines like "
+                    "[0:12:34] name: message.")
 
 
 class NetworkError(ClipFactoryError):
