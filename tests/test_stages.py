@@ -163,3 +163,10 @@ def test_graph_moves_every_stage_and_swaps_by_name():
     swapped = graph(replace_stages={"motion": replace(motion, run=other_last)})
     assert next(s for s in swapped if s.name == "motion").run is other_last
     assert [s.name for s in swapped] == [s.name for s in ANALYSIS]
+
+
+def test_every_stage_has_a_share_of_the_progress_bar():
+    from pipeline.jobs.worker import OPTIONAL_STAGES, STAGE_WEIGHTS
+
+    assert {s.name for s in ANALYSIS} | {"render"} == set(STAGE_WEIGHTS)
+    assert {s.name for s in ANALYSIS if s.name in OPTIONAL_STAGES} == {"chat", "subtitles"}

@@ -47,7 +47,7 @@ from pipeline.media.render.job import RenderOptions, rerender_job
 
 log = logging.getLogger(__name__)
 
-STAGE_WEIGHTS = {"fetch": 8, "probe": 1, "audio": 3, "asr": 40, "audio_features": 3, "motion": 8,
+STAGE_WEIGHTS = {"fetch": 8, "probe": 1, "audio": 3, "asr": 40, "audio_features": 3, "audio_events": 3, "motion": 8,
                  "chat": 1, "enrich": 5, "score": 2, "subtitles": 4, "render": 30}
 OPTIONAL_STAGES = {"chat", "subtitles"}   # counted once they start: not every job has them
 PUSH_EVERY_S = 2.0
