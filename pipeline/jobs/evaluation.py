@@ -12,6 +12,7 @@ A labels file is JSON::
 
 Every video needs at least one highlight. Decoys are windows a picker should *not* choose
 (loud music, a menu screen, …); they do not change the metrics and are only reported.
+`kind` is free text; the reports count per kind.
 
 Definitions, at an IoU threshold (default 0.5; IoU = overlap / union of two windows):
 
@@ -25,6 +26,16 @@ Definitions, at an IoU threshold (default 0.5; IoU = overlap / union of two wind
 - average precision: the mean, over highlights, of the precision at the rank where each was
   matched (0 for a highlight never matched), i.e. non-interpolated AP;
 - the means (mAP and the others) are plain means over videos.
+
+Per kind and for the decoys (planted sets, `clipfactory make-labelled-set`):
+
+- a highlight is *found* when one of the first five picks hits it;
+- a pick *lands on* a decoy when it hits no highlight and covers at least half of the decoy;
+- a decoy ranks *above a planted moment* when a pick lands on it while some highlight of
+  the video is not yet found by a better-ranked pick (never found counts as below every pick);
+- per highlight kind: in how many of the videos that have it one of its highlights is found;
+  for the decoys: in how many videos with a decoy none ranks above a planted moment, and per
+  decoy kind in how many of the videos that have it it does.
 """
 
 from __future__ import annotations
@@ -79,6 +90,8 @@ class VideoScore:
     picks: int
     highlights: int
     decoys_in_top5: int
+    kinds_found: tuple[str, ...] = ()
+    decoys_above: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,37 @@ def average_precision(picks: Sequence[Pick], highlights: Sequence[Window], thres
     return total / len(highlights)
 
 
+def found_in_top(picks: Sequence[Pick], highlights: Sequence[Window], k: int = 5,
+                 threshold: float = THRESHOLD) -> list[int]:
+    """Indices of the highlights hit by one of the first `k` picks."""
+    top = ranked(picks)[:k]
+    return [i for i, h in enumerate(highlights) if any(iou(p, h) >= threshold for p in top)]
+
+
+def landed_decoy(pick: Pick, highlights: Sequence[Window], decoys: Sequence[Window],
+                 threshold: float = THRESHOLD) -> Window | None:
+    """The decoy `pick` lands on: it hits no highlight and covers at least half of the decoy."""
+    if any(iou(pick, h) >= threshold for h in highlights):
+        return None
+    for d in decoys:
+        if max(0.0, min(pick.end, d.end) - max(pick.start, d.start)) >= 0.5 * (d.end - d.start):
+            return d
+    return None
+
+
+def decoys_above(picks: Sequence[Pick], highlights: Sequence[Window], decoys: Sequence[Window],
+                 threshold: float = THRESHOLD) -> list[str]:
+    """The kinds of the decoys that rank above a planted moment, best-ranked first."""
+    found: set[int] = set()
+    above: list[str] = []
+    for pick in ranked(picks):
+        decoy = landed_decoy(pick, highlights, decoys, threshold)
+        if decoy is not None and len(found) < len(highlights):
+            above.append(decoy.kind)
+        found.update(i for i, h in enumerate(highlights) if iou(pick, h) >= threshold)
+    return above
+
+
 def score_video(picks: Sequence[Pick], highlights: Sequence[Window], decoys: Sequence[Window] = (),
                 threshold: float = THRESHOLD) -> VideoScore:
     top5 = ranked(picks)[:5]
@@ -163,7 +207,57 @@ def score_video(picks: Sequence[Pick], highlights: Sequence[Window], decoys: Seq
         picks=len(picks),
         highlights=len(highlights),
         decoys_in_top5=sum(best_match(p, decoys)[1] >= threshold for p in top5),
+        kinds_found=tuple(sorted({highlights[i].kind for i in found_in_top(picks, highlights, 5, threshold)})),
+        decoys_above=tuple(decoys_above(picks, highlights, decoys, threshold)),
     )
+
+
+def kind_report(videos: Sequence[LabelledVideo], scores: Mapping[str, VideoScore]) -> dict[str, dict[str, int]]:
+    """Per highlight kind: the videos that have it, and those where one of its highlights is
+    among the first five picks."""
+    out: dict[str, dict[str, int]] = {}
+    for video in videos:
+        for kind in sorted({h.kind for h in video.highlights}):
+            row = out.setdefault(kind, {"streams": 0, "in_top5": 0})
+            row["streams"] += 1
+            row["in_top5"] += kind in scores[video.id].kinds_found
+    return dict(sorted(out.items()))
+
+
+def decoy_report(videos: Sequence[LabelledVideo], scores: Mapping[str, VideoScore]) -> dict[str, Any]:
+    """The videos with decoys, those where no decoy ranks above a planted moment, and per decoy
+    kind the videos that have it and those where it ranks above a planted moment."""
+    kinds: dict[str, dict[str, int]] = {}
+    with_decoys = clean = 0
+    for video in videos:
+        if not video.decoys:
+            continue
+        above = set(scores[video.id].decoys_above)
+        with_decoys += 1
+        clean += not above
+        for kind in sorted({d.kind for d in video.decoys}):
+            row = kinds.setdefault(kind, {"streams": 0, "above_planted": 0})
+            row["streams"] += 1
+            row["above_planted"] += kind in above
+    return {"streams": with_decoys, "none_above_planted": clean, "kinds": dict(sorted(kinds.items()))}
+
+
+# The closing targets of issue 13, for the held-out split without chat.
+TARGETS = {"hit_at_1": 0.8, "map": 0.7, "kind_share": 5 / 6, "decoy_share": 5 / 6}
+
+
+def targets(mean: MeanScore, kinds: Mapping[str, Mapping[str, int]], decoys: Mapping[str, Any]) -> dict[str, bool]:
+    """Which targets the numbers meet: mean HIT@1 and mAP, every kind found in at least 5 of 6
+    of the videos that have it, no decoy above a planted moment in at least 5 of 6 videos."""
+    share = TARGETS["kind_share"]
+    return {
+        "hit_at_1": mean.hit_at_1 >= TARGETS["hit_at_1"],
+        "map": mean.map >= TARGETS["map"],
+        "every_kind_in_top5": all(k["in_top5"] >= share * k["streams"] - 1e-9 for k in kinds.values()),
+        "no_decoy_above_planted": (
+            decoys["streams"] == 0
+            or decoys["none_above_planted"] >= TARGETS["decoy_share"] * decoys["streams"] - 1e-9),
+    }
 
 
 def mean_score(scores: Sequence[VideoScore]) -> MeanScore:
