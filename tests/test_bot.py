@@ -128,16 +128,26 @@ def ffprobe_bytes(data: bytes, tmp: Path) -> dict:
     return json.loads(out)
 
 
-def test_link_in_text_gives_clips_with_scores(world, tmp_path):
+@pytest.fixture(scope="module")
+def link_job(world):
+    """One job from a link in a message, run until its summary picture is sent: the offer
+    message and what was uploaded meanwhile. Shared by the tests that look at a finished job
+    (its clips, the logs of the run), so each of them holds in any order."""
     tg, base, _, _ = world
     before = last_id(tg, OWNER)
     tg.send_text(OWNER, f"here is my stream {base}/vod.mp4 please", first_name="Ann")
     offer = layout_offer(tg, OWNER, before)
-    assert "vod" in offer["text"] and "0:00:40" in offer["text"]
-    uploads_before = len(tg.uploads)
+    uploads_before, photos_before = len(tg.uploads), len(tg.calls_to("sendPhoto"))
     tg.press_button(OWNER, offer, LayoutPick(request=keyboard_data(offer)[0].split(":")[1], layout="blur_fit").pack())
-    tg.wait_for_sync(lambda: tg.calls_to("sendPhoto"), timeout=600)
-    videos = [u for u in tg.uploads[uploads_before:] if u.method == "sendVideo"]
+    tg.wait_for_sync(lambda: len(tg.calls_to("sendPhoto")) > photos_before, timeout=600)
+    return offer, list(tg.uploads[uploads_before:])
+
+
+def test_link_in_text_gives_clips_with_scores(world, link_job, tmp_path):
+    tg = world[0]
+    offer, uploads = link_job
+    assert "vod" in offer["text"] and "0:00:40" in offer["text"]
+    videos = [u for u in uploads if u.method == "sendVideo"]
     assert 1 <= len(videos) <= 2
     for upload in videos:
         streams = ffprobe_bytes(upload.data, tmp_path)["streams"]
@@ -145,7 +155,7 @@ def test_link_in_text_gives_clips_with_scores(world, tmp_path):
         assert (video["width"], video["height"]) == (1080, 1920) and video["codec_name"] == "h264"
         assert "Virality" in (upload.caption or "")
         assert str(upload.params.get("supports_streaming")).lower() == "true"
-    photos = [u for u in tg.uploads[uploads_before:] if u.method == "sendPhoto"]
+    photos = [u for u in uploads if u.method == "sendPhoto"]
     assert len(photos) == 1 and photos[0].data.startswith(b"\x89PNG")
     status = tg.message(OWNER, offer["message_id"])
     assert status["text"].startswith("✅"), status["text"]
@@ -284,7 +294,7 @@ def test_settings_and_stats(world):
         "Jobs:" in m.get("text", "") for m in tg.sent_messages(OWNER)[-2:]), timeout=30)
 
 
-def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world):
+def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world, link_job):
     tg, _, _, log_stream = world
     text = log_stream.getvalue()
     assert text, "the run logged"
