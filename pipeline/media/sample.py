@@ -28,10 +28,12 @@ CALM_EN = (
     "My chair is very comfortable, by the way.",
     "I had pasta for dinner before the stream.",
 )
+# Shouted in words of our own, none of them in the config's anchors or keywords: the sample
+# shows what the scorer hears, not that it recalls its own lists.
 HYPE_EN = (
-    "Oh my god! No way! That was insane!",
-    "Let's go! Let's go! What just happened?",
-    "That was the best play ever! I can't believe it!",
+    "He cleared the jump! Did you see that?",
+    "Unreal! He actually made it! Go, go, go!",
+    "That was the move of the year! Look at him!",
 )
 UNIT_S = 5
 RATE = 44100
