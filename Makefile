@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-fast lock bench
+.PHONY: setup demo lint test test-fast lock bench
 
 setup:
 	@bash scripts/setup.sh
@@ -6,7 +6,12 @@ setup:
 demo: setup
 	.venv/bin/clipfactory process --sample
 
-test: setup
+# ruff and mypy (their rules in pyproject.toml; the import contract runs in the tests).
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+test: lint
 	.venv/bin/python -m pytest -q
 
 # While working: pure functions and small media, no pipelines in subprocesses, no bot

@@ -64,7 +64,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_attached": ("💬 Chat log added to <b>{title}</b>: {count} messages from {chatters} chatters. "
                           "Its reactions count towards the score. Now pick a layout."),
         "chat_no_request": ("To use a chat log, send the VOD link first, then the chat file (TwitchDownloader "
-                            "JSON, chat-downloader JSON or CSV, YouTube .live_chat.json, or a .txt log) before picking a layout."),
+                            "JSON, chat-downloader JSON or CSV, YouTube .live_chat.json, or a .txt log) before "
+                            "picking a layout."),
         "chat_too_big": "This chat log is too large; logs up to {limit} MB can be used.",
         "bad_choice": "That choice is not available. Pick one of the buttons, or send the link again.",
         "oops": ("⚠️ Something went wrong on our side, not yours. It has been logged; "
@@ -131,8 +132,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat_attached": ("💬 Лог чата добавлен к <b>{title}</b>: сообщений {count}, зрителей {chatters}. "
                           "Реакции чата учитываются в оценке. Теперь выберите раскладку."),
         "chat_no_request": ("Чтобы учесть чат, сначала пришлите ссылку на VOD, затем файл чата (JSON из "
-                            "TwitchDownloader, JSON или CSV из chat-downloader, .live_chat.json с YouTube или .txt лог) до "
-                            "выбора раскладки."),
+                            "TwitchDownloader, JSON или CSV из chat-downloader, .live_chat.json с YouTube или "
+                            ".txt лог) до выбора раскладки."),
         "chat_too_big": "Лог чата слишком большой; можно до {limit} МБ.",
         "bad_choice": "Такой вариант недоступен. Выберите одну из кнопок или пришлите ссылку ещё раз.",
         "oops": ("⚠️ Что-то пошло не так на нашей стороне, не на вашей. Ошибка записана; "

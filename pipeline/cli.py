@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,7 +25,7 @@ StyleOpt = typer.Option(None, "--style", help="Subtitle style: bold_outline, box
 SubtitlesOpt = typer.Option(None, "--subtitles/--no-subtitles", help="Burn in word-timed subtitles.")
 
 
-def _settings(config: Optional[Path]) -> Settings:
+def _settings(config: Path | None) -> Settings:
     from pipeline.jobs.logs import configure_logging, known_secrets
 
     try:
@@ -50,17 +49,17 @@ def main() -> None:
 
 @app.command()
 def process(
-    source: Optional[str] = typer.Argument(None, help="A video file or a VOD link."),
+    source: str | None = typer.Argument(None, help="A video file or a VOD link."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for job folders and reports."),
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     sample: bool = typer.Option(False, "--sample", help="Make and process the built-in sample stream."),
-    language: Optional[str] = typer.Option(None, help="Spoken language (en, ru, …); default: detect."),
+    language: str | None = typer.Option(None, help="Spoken language (en, ru, …); default: detect."),
     no_render: bool = typer.Option(False, "--no-render", help="Only analyse; make no clips."),
-    layout: Optional[str] = LayoutOpt,
-    export: Optional[str] = ExportOpt,
-    style: Optional[str] = StyleOpt,
-    subtitles: Optional[bool] = SubtitlesOpt,
-    chat: Optional[str] = typer.Option(None, "--chat", help="A chat log (TwitchDownloader JSON, "
+    layout: str | None = LayoutOpt,
+    export: str | None = ExportOpt,
+    style: str | None = StyleOpt,
+    subtitles: bool | None = SubtitlesOpt,
+    chat: str | None = typer.Option(None, "--chat", help="A chat log (TwitchDownloader JSON, "
                                        "chat-downloader JSON/CSV, YouTube .live_chat.json, or [h:mm:ss] name: "
                                        "text lines), a file or a link."),
 ) -> None:
@@ -96,11 +95,11 @@ def process(
 def render(
     job_id: str = typer.Argument(..., help="A job id printed by `process` (its folder under --out)."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder holding the job folders."),
-    config: Optional[Path] = ConfigOpt,
-    layout: Optional[str] = LayoutOpt,
-    export: Optional[str] = ExportOpt,
-    style: Optional[str] = StyleOpt,
-    subtitles: Optional[bool] = SubtitlesOpt,
+    config: Path | None = ConfigOpt,
+    layout: str | None = LayoutOpt,
+    export: str | None = ExportOpt,
+    style: str | None = StyleOpt,
+    subtitles: bool | None = SubtitlesOpt,
 ) -> None:
     """Render a finished job's moments again, e.g. with another layout; no analysis is re-run."""
     from pipeline.media.render.job import rerender_job
@@ -154,9 +153,9 @@ def _print_result(report: dict, out: Path) -> None:
 
 @app.command()
 def worker(
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     burst: bool = typer.Option(False, "--burst", help="Exit once the queue is empty."),
-    slots: Optional[int] = typer.Option(None, "--slots", help="Jobs run at once (default: config)."),
+    slots: int | None = typer.Option(None, "--slots", help="Jobs run at once (default: config)."),
 ) -> None:
     """Take jobs from the queue and run them."""
     import asyncio
@@ -188,7 +187,7 @@ def _bot_settings():
     return BotSettings()
 
 
-def _run_bot(config: Optional[Path], with_worker: bool) -> None:
+def _run_bot(config: Path | None, with_worker: bool) -> None:
     import asyncio
 
     from bot.app import run_app
@@ -207,13 +206,13 @@ def _run_bot(config: Optional[Path], with_worker: bool) -> None:
 
 
 @app.command("bot")
-def bot_command(config: Optional[Path] = ConfigOpt) -> None:
+def bot_command(config: Path | None = ConfigOpt) -> None:
     """Run the Telegram bot (jobs are run by `clipfactory worker` processes)."""
     _run_bot(config, with_worker=False)
 
 
 @app.command("run")
-def run_command(config: Optional[Path] = ConfigOpt) -> None:
+def run_command(config: Path | None = ConfigOpt) -> None:
     """Run the Telegram bot and a worker together: the one-machine deployment."""
     _run_bot(config, with_worker=True)
 
@@ -221,20 +220,19 @@ def run_command(config: Optional[Path] = ConfigOpt) -> None:
 @app.command()
 def submit(
     source: str = typer.Argument(..., help="A video file or a VOD link."),
-    config: Optional[Path] = ConfigOpt,
-    layout: Optional[str] = LayoutOpt,
+    config: Path | None = ConfigOpt,
+    layout: str | None = LayoutOpt,
     no_render: bool = typer.Option(False, "--no-render", help="Only analyse; make no clips."),
-    top_k: Optional[int] = typer.Option(None, "--top-k", help="How many moments."),
+    top_k: int | None = typer.Option(None, "--top-k", help="How many moments."),
     user: str = typer.Option("cli", "--user", help="Who the job belongs to (a name)."),
 ) -> None:
     """Queue a job and print its id."""
     import asyncio
 
     import storage
+    from pipeline.jobs.retention import check_free_space
     from pipeline.jobs.worker import open_database
     from pipeline.media.options import JobOptions
-
-    from pipeline.jobs.retention import check_free_space
 
     settings = _settings(config)
     try:
@@ -267,7 +265,7 @@ def _job_row(job) -> dict:
 
 @app.command()
 def jobs(
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
     limit: int = typer.Option(50, "--limit"),
 ) -> None:
@@ -275,9 +273,10 @@ def jobs(
     import asyncio
     import json
 
+    from rich.table import Table
+
     import storage
     from pipeline.jobs.worker import open_database
-    from rich.table import Table
 
     settings = _settings(config)
 
@@ -301,7 +300,7 @@ def jobs(
 
 
 @app.command()
-def cancel(job_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt) -> None:
+def cancel(job_id: str = typer.Argument(...), config: Path | None = ConfigOpt) -> None:
     """Cancel a queued job, or stop a running one at its next stage."""
     import asyncio
 
@@ -346,7 +345,7 @@ def eval_command(
     labels: Path = typer.Argument(..., help="A labels file (format: docs/eval.md)."),
     out: Path = typer.Option(Path("out/eval"), "--out", "-o",
                              help="Folder for the job folders; a rerun reuses their analysis."),
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     no_chat: bool = typer.Option(False, "--no-chat", help="Leave the chat logs out (chat weight 0)."),
     learn: bool = typer.Option(False, "--learn", help="Also simulate feedback learning (leave one video "
                                                      "out) and show the numbers before and after."),

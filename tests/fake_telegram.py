@@ -1326,7 +1326,7 @@ class FakeTelegram:
         self._poller = waiter
         try:
             reason = await asyncio.wait_for(waiter, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             reason = "timeout"
         finally:
             if self._poller is waiter:

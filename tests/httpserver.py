@@ -121,7 +121,7 @@ class ServedDir(str):
 
     log: RequestLog
 
-    def __new__(cls, base_url: str, log: RequestLog) -> "ServedDir":
+    def __new__(cls, base_url: str, log: RequestLog) -> ServedDir:
         obj = super().__new__(cls, base_url)
         obj.log = log
         return obj

@@ -18,9 +18,13 @@ from pipeline.media.asr.model_store import PACKAGED, PackagedModel, resolve_whis
 from pipeline.media.config import Settings, load_settings
 from pipeline.media.errors import ConfigError
 from pipeline.media.models import Transcript, Word
-
 from tests.speech import (
-    english_samples, espeak_wav, festival_ru_wav, raw_duration, silence, to_raw_f32,
+    english_samples,
+    espeak_wav,
+    festival_ru_wav,
+    raw_duration,
+    silence,
+    to_raw_f32,
     write_raw_f32,
 )
 

@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import pytest
 
+from pipeline.jobs.runner import job_id_for
 from pipeline.media.config import load_settings
 from pipeline.media.fetch import fetch
-from pipeline.jobs.runner import job_id_for
 from pipeline.media.sample import SampleSpec, make_sample
 from tests.helpers import ffmpeg, only_report, run_cli
 

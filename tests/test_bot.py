@@ -20,8 +20,8 @@ from bot.app import run_app
 from bot.callbacks import CancelJob, ClipAction, LayoutPick, RelayoutPick, SettingPick
 from bot.settings import BotSettings
 from pipeline.jobs import metrics
-from pipeline.media.config import load_settings
 from pipeline.jobs.logs import configure_logging, known_secrets
+from pipeline.media.config import load_settings
 from pipeline.media.sample import SampleSpec, make_sample
 from tests.fake_telegram import FakeTelegram
 from tests.httpserver import serve_dir
@@ -116,7 +116,8 @@ def last_id(tg, chat: int) -> int:
 
 
 def answer_to(tg, query_id: str) -> str:
-    answered = tg.wait_for_sync(lambda: next((a for a in tg.answered_callbacks if a.callback_query_id == query_id), None))
+    answered = tg.wait_for_sync(
+        lambda: next((a for a in tg.answered_callbacks if a.callback_query_id == query_id), None))
     return answered.text or ""
 
 
@@ -356,7 +357,8 @@ def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
         worker = threading.Thread(target=lambda: worker_loop.run_until_complete(
             run_delivering_worker(settings, bot_settings, burst=True, slots=1)), daemon=True)
         worker.start()
-        tg.wait_for_sync(lambda: any(c.params.get("message_id") == offer["message_id"] and "%" in str(c.params.get("text"))
+        tg.wait_for_sync(lambda: any(c.params.get("message_id") == offer["message_id"]
+                                     and "%" in str(c.params.get("text"))
                                      for c in tg.calls_to("editMessageText")), timeout=300)
         bot = App(settings, bot_settings, with_worker=False)  # the bot comes back mid-job
         worker.join(600)
@@ -367,9 +369,9 @@ def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
 
 def test_a_clip_is_delivered_once_even_when_a_job_is_resumed(tmp_path):
     """A worker that takes over a job delivers again only what was not delivered."""
+    import storage
     from bot.factory import create_bot
     from bot.notifier import TelegramNotifier
-    import storage
 
     job_dir = tmp_path / "job"
     job_dir.mkdir()

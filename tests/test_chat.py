@@ -429,14 +429,13 @@ def test_a_chat_log_sent_after_a_link_goes_with_the_job(tmp_path):
     import os
     import subprocess
 
-    from tests.fake_telegram import FakeTelegram
-    from tests.httpserver import serve_dir
-    from tests.test_bot import App, keyboard_data, last_id, layout_offer, wait_message
-
     import storage
     from bot.callbacks import LayoutPick
     from bot.settings import BotSettings
     from pipeline.jobs.worker import open_database
+    from tests.fake_telegram import FakeTelegram
+    from tests.httpserver import serve_dir
+    from tests.test_bot import App, keyboard_data, last_id, layout_offer, wait_message
 
     owner = 111
     www = tmp_path / "www"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import storage
-from pipeline.media.config import load_settings
 from pipeline.jobs.retention import clean_job_folders
+from pipeline.media.config import load_settings
 from tests.helpers import env_for, jobs, run_cli, start_worker, submit_copies
 
 

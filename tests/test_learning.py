@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.pg import create_database
 
 OWNER = 111
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -378,11 +378,13 @@ def test_votes_refit_and_weights_shows_and_resets_them(tmp_path, defaults):
 
             # "Longer" on one clip keeps it (a like); 👍/👎 on the others.
             liked_rank = next(c.rank for c, (_, y) in zip(clips, votes) if y)
-            _answer(tg, tg.forge_callback(OWNER, shown, ClipAction(job=job_id, rank=liked_rank, action="longer").pack()))
+            longer = ClipAction(job=job_id, rank=liked_rank, action="longer").pack()
+            _answer(tg, tg.forge_callback(OWNER, shown, longer))
             for clip, (_, liked) in zip(clips, votes):
                 if clip.rank == liked_rank:
                     continue
-                answer = _answer(tg, tg.forge_callback(OWNER, shown, Vote(clip=clip.id, vote=1 if liked else -1).pack()))
+                vote = Vote(clip=clip.id, vote=1 if liked else -1).pack()
+                answer = _answer(tg, tg.forge_callback(OWNER, shown, vote))
                 assert "Thanks" in (answer.text or "")
 
             def refitted():

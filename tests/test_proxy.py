@@ -259,8 +259,8 @@ def test_sections_over_the_size_limit_are_refused_before_downloading(proxy_sourc
 
 @pytest.mark.slow
 def test_a_remote_job_is_analysed_on_the_proxy_and_rendered_from_exact_full_quality_sections(base, tmp_path):
-    from pipeline.media.render.job import RenderOptions
     from pipeline.jobs.runner import run_job
+    from pipeline.media.render.job import RenderOptions
 
     settings = load_settings(fetch={"allow_private_networks": True},
                              scoring={"top_k": 2, "min_clip_s": 8, "target_clip_s": 10, "max_clip_s": 12})

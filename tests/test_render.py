@@ -174,7 +174,7 @@ def test_ass_words_and_times_match_the_transcript():
 
     settings = load_settings()
     words = [Word(10.0 + 0.5 * i, 10.3 + 0.5 * i, w) for i, w in
-             enumerate("that was insane no way let's go what just happened".split())]
+             enumerate(["that", "was", "insane", "no", "way", "let's", "go", "what", "just", "happened"])]
     words += [Word(20.0, 20.4, "Вот"), Word(20.5, 20.9, "это"), Word(21.0, 21.6, "красиво!")]
     style = settings.subtitle_styles["highlight"]
     doc = build_ass(words, 9.0, 25.0, style, "DejaVu Sans", (1080, 1920), (540, 1300))

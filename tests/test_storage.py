@@ -8,7 +8,7 @@ import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from tests.pg import create_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]  # no server in test-fast
 TABLES = {"users", "jobs", "clips", "feedback", "job_events"}
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def run(coro):
