@@ -3,9 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.media.config import load_settings
 from pipeline.media.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_load_from_yaml():
@@ -39,7 +42,8 @@ def test_config_file_merges_over_defaults(tmp_path):
     f.write_text("scoring:\n  weights:\n    motion: 3.5\nanchors:\n  en: [gg ez]\n", encoding="utf-8")
     s = load_settings(f)
     assert s.scoring.weights["motion"] == 3.5
-    assert s.scoring.weights["semantic"] == 1.5
+    documented = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text(encoding="utf-8"))
+    assert s.scoring.weights["semantic"] == documented["scoring"]["weights"]["semantic"]
     assert s.anchors["en"] == ["gg ez"]
     assert s.anchors["ru"], "other languages keep their anchors"
 
