@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from pipeline.media import artifacts
 from pipeline.media.config import Settings, load_settings
 from pipeline.media.errors import ClipFactoryError
+
+if TYPE_CHECKING:
+    from pipeline.jobs.evaluation import LabelledVideo
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Viral Clip Factory: find the best moments of a stream VOD.")
@@ -340,6 +344,19 @@ def make_labelled_set_command(
     console.print(f"Labels: {escape(str(labels))}")
 
 
+def _labels(labels: Path) -> list[LabelledVideo]:
+    """The videos of a labels file; a clear message and exit status 2 when it cannot be read."""
+    from pipeline.jobs import evaluation as ev
+
+    try:
+        return ev.load_labels(labels)
+    except ClipFactoryError as exc:
+        console.print(f"[red]{escape(exc.user_message)}[/red]")
+        if exc.detail:
+            console.print(f"[dim]{escape(exc.detail)}[/dim]")
+        raise typer.Exit(2) from exc
+
+
 @app.command("eval")
 def eval_command(
     labels: Path = typer.Argument(..., help="A labels file (format: docs/eval.md)."),
@@ -360,13 +377,7 @@ def eval_command(
     from pipeline.jobs.pool import make_pool
 
     settings = _settings(config)
-    try:
-        videos = ev.load_labels(labels)
-    except ClipFactoryError as exc:
-        console.print(f"[red]{escape(exc.user_message)}[/red]")
-        if exc.detail:
-            console.print(f"[dim]{escape(exc.detail)}[/dim]")
-        raise typer.Exit(2) from exc
+    videos = _labels(labels)
     use_chat = not no_chat
     if no_chat:
         settings = ev.without_chat(settings)
@@ -446,13 +457,7 @@ def fit_weights_command(
     from pipeline.jobs.pool import make_pool
 
     settings = _settings(config)
-    try:
-        videos = ev.load_labels(labels)
-    except ClipFactoryError as exc:
-        console.print(f"[red]{escape(exc.user_message)}[/red]")
-        if exc.detail:
-            console.print(f"[dim]{escape(exc.detail)}[/dim]")
-        raise typer.Exit(2) from exc
+    videos = _labels(labels)
     configured = dict(settings.scoring.weights)
     run_settings = settings if chat else ev.without_chat(settings)
     keys = [k for k in configured if chat or k != "chat"]

@@ -83,3 +83,20 @@ def short_media(tmp_path_factory) -> Path:
 
     return make_sample(tmp_path_factory.mktemp("media") / "short.mp4",
                        SampleSpec(duration=30, hype_at=(10,), width=320, height=180))
+
+
+@pytest.fixture
+def tiny_whisper_checkpoint(tmp_path: Path) -> Path:
+    """An openai-whisper checkpoint of a tiny model with random weights (the real ones cannot
+    be had offline): the engine's loading and decoding paths, not its accuracy."""
+    torch = pytest.importorskip("torch")
+    whisper_model = pytest.importorskip("whisper.model")
+    from dataclasses import asdict
+
+    torch.manual_seed(0)
+    dims = whisper_model.ModelDimensions(
+        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=1, n_audio_layer=1,
+        n_vocab=51865, n_text_ctx=448, n_text_state=64, n_text_head=1, n_text_layer=1)
+    checkpoint = tmp_path / "tiny-random.pt"
+    torch.save({"dims": asdict(dims), "model_state_dict": whisper_model.Whisper(dims).state_dict()}, checkpoint)
+    return checkpoint

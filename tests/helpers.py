@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +88,37 @@ def jobs(env: dict[str, str]) -> dict[str, dict]:
     proc = run_cli("jobs", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     return {j["id"]: j for j in json.loads(proc.stdout)}
+
+
+class ThreadedApp:
+    """`bot.app.run_app` (the bot, with or without its in-process worker) in its own event loop
+    in a thread of the test process, so a test can reach into it (break a storage call)."""
+
+    def __init__(self, settings: Any, bot_settings: Any, with_worker: bool = True) -> None:
+        from bot.app import run_app
+
+        self.loop = asyncio.new_event_loop()
+        self.stop: asyncio.Event | None = None
+        self.error: BaseException | None = None
+        ready = threading.Event()
+
+        async def main() -> None:
+            self.stop = asyncio.Event()
+            ready.set()
+            await run_app(settings, bot_settings, with_worker=with_worker, stop=self.stop)
+
+        def target() -> None:
+            try:
+                self.loop.run_until_complete(main())
+            except BaseException as exc:  # surfaced by the tests
+                self.error = exc
+                traceback.print_exc()
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+        ready.wait(30)
+
+    def close(self) -> None:
+        if self.stop is not None:
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(120)

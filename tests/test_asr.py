@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -325,17 +324,8 @@ def test_chunked_transcription_keeps_order_and_offsets(tmp_path: Path) -> None:
 # --- openai-whisper ----------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_openai_whisper_engine_with_a_tiny_random_checkpoint(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    whisper_model = pytest.importorskip("whisper.model")
-    torch.manual_seed(0)
-    dims = whisper_model.ModelDimensions(
-        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=1, n_audio_layer=1,
-        n_vocab=51865, n_text_ctx=448, n_text_state=64, n_text_head=1, n_text_layer=1)
-    model = whisper_model.Whisper(dims)
-    checkpoint = tmp_path / "tiny-random.pt"
-    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, checkpoint)
-
+def test_openai_whisper_engine_with_a_tiny_random_checkpoint(tmp_path: Path, tiny_whisper_checkpoint: Path) -> None:
+    checkpoint = tiny_whisper_checkpoint
     raw = to_raw_f32(espeak_wav("Welcome back to the stream.", tmp_path / "s.wav"),
                      tmp_path / "s.f32")
     duration = raw_duration(raw)

@@ -270,22 +270,12 @@ def test_faster_whisper_guesses_english_and_russian_speech(tmp_path: Path) -> No
     assert all(0.5 < p <= 1.0 for _, p in guesses), guesses
 
 
-def test_openai_whisper_guesses_languages_too(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    whisper_model = pytest.importorskip("whisper.model")
-    from dataclasses import asdict
-
+def test_openai_whisper_guesses_languages_too(tmp_path: Path, tiny_whisper_checkpoint: Path) -> None:
     from whisper.tokenizer import LANGUAGES
 
     from pipeline.media.asr import openai_engine
 
-    torch.manual_seed(0)
-    dims = whisper_model.ModelDimensions(
-        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=1, n_audio_layer=1,
-        n_vocab=51865, n_text_ctx=448, n_text_state=64, n_text_head=1, n_text_layer=1)
-    checkpoint = tmp_path / "tiny-random.pt"
-    torch.save({"dims": asdict(dims), "model_state_dict": whisper_model.Whisper(dims).state_dict()},
-               checkpoint)
+    checkpoint = tiny_whisper_checkpoint
     settings = load_settings(asr={"engine": "openai-whisper", "model": str(checkpoint)})
     clips = [english_samples(EN_AFTER[0], tmp_path), np.zeros(RATE, np.float32)]
     guesses = openai_engine.detect_languages(clips, settings.asr, settings.models_dir, 1)

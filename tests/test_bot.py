@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import run_app
 from bot.callbacks import CancelJob, ClipAction, LayoutPick, RelayoutPick, SettingPick
 from bot.settings import BotSettings
 from pipeline.jobs import metrics
@@ -24,43 +23,13 @@ from pipeline.jobs.logs import configure_logging, known_secrets
 from pipeline.media.config import load_settings
 from pipeline.media.sample import SampleSpec, make_sample
 from tests.fake_telegram import FakeTelegram
+from tests.helpers import ThreadedApp
 from tests.httpserver import serve_dir
 
 # Round trips through the real bot and worker: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
 
 OWNER, FRIEND, STRANGER = 111, 222, 999
-
-
-class App:
-    """The bot and a worker running in their own event loop in a thread."""
-
-    def __init__(self, settings, bot_settings, with_worker: bool = True) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.stop: asyncio.Event | None = None
-        self.error: BaseException | None = None
-        ready = threading.Event()
-
-        async def main() -> None:
-            self.stop = asyncio.Event()
-            ready.set()
-            await run_app(settings, bot_settings, with_worker=with_worker, stop=self.stop)
-
-        def target() -> None:
-            try:
-                self.loop.run_until_complete(main())
-            except BaseException as exc:  # surfaced by the tests
-                self.error = exc
-                import traceback
-                traceback.print_exc()
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-        ready.wait(30)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(120)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +50,7 @@ def world(tmp_path_factory):
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=False, telegram_allowed_users=f"{OWNER},{FRIEND}",
                                    telegram_admins=str(OWNER), telegram_status_every_s=0.5)
-        app = App(settings, bot_settings)
+        app = ThreadedApp(settings, bot_settings)
         try:
             yield tg, base, root, log_stream
         finally:
@@ -312,7 +281,7 @@ def test_a_local_bot_api_server_accepts_big_uploads(tmp_path):
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=True)
         assert bot_settings.download_limit_mb == 2000
-        app = App(settings, bot_settings)
+        app = ThreadedApp(settings, bot_settings)
         try:
             tg.user_sends_video(OWNER, b"\x00" * 1000, file_name="long_stream.mp4", duration=3 * 3600,
                                 file_size=300 * 2**20)
@@ -346,7 +315,7 @@ def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
     with FakeTelegram().run_in_thread() as tg, serve_dir(www) as base:
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=False, telegram_status_every_s=0.5)
-        bot = App(settings, bot_settings, with_worker=False)
+        bot = ThreadedApp(settings, bot_settings, with_worker=False)
         tg.send_text(OWNER, f"{base}/vod.mp4")
         offer = layout_offer(tg, OWNER, 0)
         tg.press_button(OWNER, offer, LayoutPick(request=keyboard_data(offer)[0].split(":")[1],
@@ -360,7 +329,7 @@ def test_status_keeps_updating_when_the_bot_restarts_mid_job(tmp_path):
         tg.wait_for_sync(lambda: any(c.params.get("message_id") == offer["message_id"]
                                      and "%" in str(c.params.get("text"))
                                      for c in tg.calls_to("editMessageText")), timeout=300)
-        bot = App(settings, bot_settings, with_worker=False)  # the bot comes back mid-job
+        bot = ThreadedApp(settings, bot_settings, with_worker=False)  # the bot comes back mid-job
         worker.join(600)
         bot.close()
         assert tg.message(OWNER, offer["message_id"])["text"].startswith("✅")

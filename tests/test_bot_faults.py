@@ -12,20 +12,18 @@ import re
 import signal
 import sqlite3
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import storage
-from bot.app import run_app
 from bot.callbacks import LayoutPick, OptionPick
 from bot.settings import BotSettings
 from pipeline.jobs.logs import configure_logging
 from pipeline.media.config import load_settings
 from tests.fake_telegram import FakeTelegram
-from tests.helpers import ROOT, cli_cmd
+from tests.helpers import ROOT, ThreadedApp, cli_cmd
 
 OWNER, RU_USER = 111, 333
 REFUSED = "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN"
@@ -158,33 +156,7 @@ def test_the_worker_inside_the_bot_dying_stops_the_bot(tmp_path, tg, cli):
 # --------------------------------------------------------------------------- error router
 
 
-class InProcessBot:
-    """`run_app` in a thread of this process (so a test can break a storage call)."""
 
-    def __init__(self, settings, bot_settings) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.stop: asyncio.Event | None = None
-        self.error: BaseException | None = None
-        ready = threading.Event()
-
-        async def main() -> None:
-            self.stop = asyncio.Event()
-            ready.set()
-            await run_app(settings, bot_settings, with_worker=False, stop=self.stop)
-
-        def target() -> None:
-            try:
-                self.loop.run_until_complete(main())
-            except BaseException as exc:  # surfaced by the test
-                self.error = exc
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-        ready.wait(30)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(60)
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +166,9 @@ def serving(tmp_path_factory):
     log = io.StringIO()
     with FakeTelegram().run_in_thread() as fake:
         handler = configure_logging("INFO", False, [fake.token], stream=log)
-        app = InProcessBot(settings, BotSettings(telegram_bot_token=fake.token, telegram_api_server=fake.base_url,
-                                                 telegram_api_local=False))
+        bot_settings = BotSettings(telegram_bot_token=fake.token, telegram_api_server=fake.base_url,
+                                   telegram_api_local=False)
+        app = ThreadedApp(settings, bot_settings, with_worker=False)
         try:
             answered_start(fake, timeout=120)   # the first answer waits for migrations and aiogram
             yield fake, log, root / "data"

