@@ -220,7 +220,7 @@ ANALYSIS: tuple[Stage, ...] = (
     Stage("chat", chat_stage_fn, after=("audio_features",), outputs=(artifacts.CHAT_CURVES,),
           key=lambda s: (s.chat,), identity=lambda ctx: (ctx.chat.identity if ctx.chat else None,),
           when=lambda ctx: ctx.chat is not None),
-    Stage("score", score_stage, after=("enrich", "audio_features", "audio_events", "motion", "chat"),
+    Stage("score", score_stage, after=("asr", "enrich", "audio_features", "audio_events", "motion", "chat"),
           outputs=(artifacts.TIMELINE,), key=lambda s: (s.scoring,)),
     Stage("subtitles", subtitles_stage, after=("asr", "score"), key=lambda s: (s.asr,),
           when=lambda ctx: ctx.render and bool(ctx.settings.asr.cascade_model)),
