@@ -434,8 +434,9 @@ def test_a_chat_log_sent_after_a_link_goes_with_the_job(tmp_path):
     from bot.settings import BotSettings
     from pipeline.jobs.worker import open_database
     from tests.fake_telegram import FakeTelegram
+    from tests.helpers import ThreadedApp
     from tests.httpserver import serve_dir
-    from tests.test_bot import App, keyboard_data, last_id, layout_offer, wait_message
+    from tests.test_bot import keyboard_data, last_id, layout_offer, wait_message
 
     owner = 111
     www = tmp_path / "www"
@@ -450,7 +451,7 @@ def test_a_chat_log_sent_after_a_link_goes_with_the_job(tmp_path):
         os.environ["TELEGRAM_BOT_TOKEN"] = tg.token
         bot_settings = BotSettings(telegram_bot_token=tg.token, telegram_api_server=tg.base_url,
                                    telegram_api_local=False, telegram_allowed_users=str(owner))
-        app = App(settings, bot_settings, with_worker=False)
+        app = ThreadedApp(settings, bot_settings, with_worker=False)
         try:
             tg.add_user(owner, "Ann", language_code="ru")
             before = last_id(tg, owner)

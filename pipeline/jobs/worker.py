@@ -306,14 +306,19 @@ async def run_worker(settings: Settings, notifier: Notifier, *, slots: int | Non
                 waiting.append(job_id)
         return bool(waiting)
 
+    async def claim() -> storage.Job | None:
+        return await storage.claim(db, ctx.worker_id, settings.worker.lease_s, settings.worker.per_user_limit,
+                                   holder=ctx.holder, holder_gone=holder_gone)
+
     async def slot() -> None:
         nonlocal finished
         while not stop.is_set():
-            job = await storage.claim(db, ctx.worker_id, settings.worker.lease_s, settings.worker.per_user_limit,
-                                      holder=ctx.holder, holder_gone=holder_gone)
-            if job is None:
-                if burst and not await leases_may_run_out():
+            job = await claim()
+            if job is None and burst and not await leases_may_run_out():
+                job = await claim()  # a lease may have run out between the claim and the look
+                if job is None:
                     return
+            if job is None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.worker.poll_s)
                 continue
