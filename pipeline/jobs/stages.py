@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from pipeline.media.errors import ChatUnavailableError, NoAudioError
 from pipeline.media.fetch import fetch, source_identity
 from pipeline.media.models import MediaInfo, Moment, ProgressFn, Transcript
 from pipeline.media.probe import check_usable, probe
+
+if TYPE_CHECKING:
+    from pipeline.media.enrich import SentenceFeatures
 
 Where = Literal["local", "cpu", "asr"]
 StageFn = Callable[["StageContext", ProgressFn], "dict[str, Any] | None"]
@@ -174,13 +177,14 @@ def subtitles_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
     return {"model": ctx.settings.asr.cascade_model, "words": [asdict(w) for w in words]}
 
 
-def score_job(job_dir: Path, duration: float, settings: Settings,
-              with_chat: bool = False) -> tuple[list[Moment], np.ndarray]:
-    """Score a job folder whose analysis stages have finished. The audio events are read when
-    their file is there (a stream without them is scored without those features); `words`, the
-    share of each second covered by ASR words, is the voice baseline's speech mask."""
+def scoring_inputs(job_dir: Path, duration: float,
+                   with_chat: bool = False) -> tuple[dict[str, np.ndarray], list[SentenceFeatures]]:
+    """What scoring reads from a job folder whose analysis stages have finished: the raw
+    per-second curves and the enriched sentences. The audio events are read when their file is
+    there (a stream without them is scored without those features); `words`, the share of each
+    second covered by ASR words, is the voice baseline's speech mask."""
     from pipeline.media.enrich import features_from_dicts, text_curves
-    from pipeline.media.scoring import pick_moments, speech_coverage
+    from pipeline.media.scoring import speech_coverage
 
     sentences = features_from_dicts(read_json(job_dir / artifacts.ENRICH)["sentences"])
     raw: dict[str, np.ndarray] = {}
@@ -192,6 +196,15 @@ def score_job(job_dir: Path, duration: float, settings: Settings,
     raw.update(text_curves(sentences, duration))
     words = Transcript.from_dict(read_json(job_dir / artifacts.TRANSCRIPT)).words
     raw["words"] = speech_coverage([(w.start, w.end) for w in words], max(1, int(np.ceil(duration))))
+    return raw, sentences
+
+
+def score_job(job_dir: Path, duration: float, settings: Settings,
+              with_chat: bool = False) -> tuple[list[Moment], np.ndarray]:
+    """Score a job folder whose analysis stages have finished."""
+    from pipeline.media.scoring import pick_moments
+
+    raw, sentences = scoring_inputs(job_dir, duration, with_chat)
     return pick_moments(raw, sentences, duration, settings.scoring)
 
 

@@ -155,12 +155,18 @@ def set_objective(videos: Sequence[LabelledVideo],
 def job_picker(settings: Any, jobs: Mapping[str, tuple[Path, float, bool]]
                ) -> Callable[[LabelledVideo, Mapping[str, float]], list[Pick]]:
     """Picks from the finished analysis of each video's job folder (`jobs`: id -> folder,
-    duration, whether it has chat), scored again with other weights, nothing written."""
-    from pipeline.jobs.stages import score_job
+    duration, whether it has chat), scored again with other weights, nothing written. Each
+    folder is read once: only the weights change between calls."""
+    from pipeline.jobs.stages import scoring_inputs
+    from pipeline.media.scoring import pick_moments
+
+    inputs = {vid: scoring_inputs(job_dir, duration, with_chat)
+              for vid, (job_dir, duration, with_chat) in jobs.items()}
 
     def pick(video: LabelledVideo, weights: Mapping[str, float]) -> list[Pick]:
-        job_dir, duration, with_chat = jobs[video.id]
-        moments, _ = score_job(job_dir, duration, with_weights(settings, weights), with_chat)
+        raw, sentences = inputs[video.id]
+        scoring = with_weights(settings, weights).scoring
+        moments, _ = pick_moments(raw, sentences, jobs[video.id][1], scoring)
         return [Pick(m.start, m.end, m.score, dict(m.breakdown)) for m in moments]
 
     return pick
