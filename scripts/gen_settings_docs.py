@@ -93,9 +93,10 @@ DESCRIPTIONS: dict[str, str] = {
     "scoring.weights": "Weight of each feature in the Virality Score; 0 turns one off. Unknown names are "
                        "refused.",
     "render.subtitles": "Burn in word-timed karaoke subtitles.",
-    "render.x264_preset": "libx264 preset (`ultrafast` … `veryslow`).",
-    "render.crf": "libx264 quality (lower is better and bigger); the size cap still applies.",
-    "render.nvenc_cq": "h264_nvenc constant quality (VBR, preset p5); the size cap still applies.",
+    "render.quality": "Encoder quality level, a name from `render.qualities` (`fast`, `balanced`, `best`).",
+    "render.qualities": "Each quality level's encoder settings: libx264 `x264_preset`, `x264_tune`, `crf`; "
+                        "h264_nvenc `nvenc_preset`, `nvenc_cq`. Measured in BENCHMARKS.md; the size cap "
+                        "still applies.",
     "render.audio_bitrate_k": "AAC bitrate of the clips, in kbit/s.",
     "render.max_size_mb": "Every clip is kept under this size by a bitrate cap (Telegram's bot upload "
                           "limit is 50 MB).",

@@ -292,6 +292,15 @@ class Rect(Section):
     h: int = Field(gt=0)
 
 
+class QualityLevel(Section):
+    """One `render.quality` level: the encoder settings it stands for."""
+    x264_preset: str = "veryfast"
+    x264_tune: str | None = None
+    crf: int = Field(23, ge=0, le=51)
+    nvenc_preset: str = "p5"
+    nvenc_cq: int = Field(23, ge=0, le=51)
+
+
 class RenderSettings(Section):
     layout: str = "facecam_top"
     export: str = "9:16"
@@ -299,9 +308,8 @@ class RenderSettings(Section):
     subtitle_style: str = "bold_outline"
     font: str = "DejaVu Sans"
     encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
-    x264_preset: str = "veryfast"
-    crf: int = Field(23, ge=0, le=51)
-    nvenc_cq: int = Field(23, ge=0, le=51)
+    quality: str = "balanced"
+    qualities: dict[str, QualityLevel] = {}
     audio_bitrate_k: int = Field(160, ge=32, le=512)
     max_size_mb: float = Field(49, gt=1)
     loudness_lufs: float = Field(-14, ge=-40, le=-5)
@@ -309,6 +317,12 @@ class RenderSettings(Section):
     thumbnail_width: int = Field(540, ge=64)
     facecam: Rect | None = None
     facecam_samples: int = Field(24, ge=3, le=200)
+
+    @model_validator(mode="after")
+    def _known_quality(self) -> RenderSettings:
+        if self.qualities and self.quality not in self.qualities:
+            raise ValueError(f"render.quality '{self.quality}' is not one of: {', '.join(self.qualities)}")
+        return self
 
 
 class LayoutSettings(Section):

@@ -1,4 +1,7 @@
-"""Render one moment into a finished clip: layout, karaoke subtitles, loudness, encoder."""
+"""Render one moment into a finished clip: layout, karaoke subtitles, loudness, encoder.
+
+The graphs are ffmpeg-python streams: the layout draws the picture, the subtitles go on top,
+the audio gets the loudness gain; the encoder's arguments come from `encoder.video_args`."""
 
 from __future__ import annotations
 
@@ -6,12 +9,18 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import ffmpeg
 
 from pipeline.media.cache import atomic_path
 from pipeline.media.config import RenderSettings
 from pipeline.media.errors import ProcessingError
-from pipeline.media.render.encoder import video_args
-from pipeline.media.render.loudness import audio_filter
+from pipeline.media.render.encoder import as_options, video_args
+from pipeline.media.render.layouts import Plan
+from pipeline.media.render.loudness import loudness_gain, normalised, read_audio
+
+FFMPEG = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,7 @@ class ClipJob:
     end: float
     out: Path
     thumbnail: Path
-    graph: str                  # [0:v] → [vbase]
+    plan: Plan
     ass: Path | None            # subtitles file beside `out`, or None
     encoder: str
     threads: int
@@ -34,35 +43,43 @@ class _OverCap(Exception):
         self.size = size
 
 
-def _ffmpeg(args: list[str], cwd: Path) -> None:
-    proc = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=3600)
+def run_ffmpeg(graph: Any, cwd: Path) -> None:
+    """Run a compiled ffmpeg-python output graph in `cwd`."""
+    proc = subprocess.run(graph.compile(cmd=FFMPEG), capture_output=True, text=True, cwd=cwd, timeout=3600)
     if proc.returncode != 0:
         raise ProcessingError(detail=f"ffmpeg failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
 
 
-def _encode(job: ClipJob, cfg: RenderSettings, afilter: str, target: Path, scale: float) -> None:
+def clip_graph(job: ClipJob, cfg: RenderSettings, gain_db: float | None, target: Path | str,
+               scale: float = 1.0) -> Any:
+    """The whole encode of one clip, as an ffmpeg-python output."""
     duration = job.end - job.start
-    # libass reads the subtitles by a name relative to the clip folder: no path escaping needed.
-    subs = f"[vbase]subtitles={job.ass.name}[v]" if job.ass else "[vbase]null[v]"
-    graph = f"{job.graph};{subs};[0:a:0]{afilter}[a]"
-    _ffmpeg(["-ss", f"{job.start:.3f}", "-t", f"{duration:.3f}", "-i", str(job.media),
-             "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-             *video_args(job.encoder, cfg, duration, job.threads, scale),
-             "-c:a", "aac", "-b:a", f"{cfg.audio_bitrate_k}k", "-ar", "48000", "-ac", "2",
-             "-movflags", "+faststart", "-f", "mp4", str(target)], cwd=job.out.parent)
+    source = ffmpeg.input(str(job.media), ss=f"{job.start:.3f}", t=f"{duration:.3f}", threads=job.threads)
+    video = job.plan.draw(source.video)
+    if job.ass:
+        # libass reads the subtitles by a name relative to the clip folder: no path escaping needed.
+        video = video.filter("subtitles", job.ass.name)
+    audio = normalised(source["a:0"], gain_db)
+    return ffmpeg.output(video, audio, str(target), format="mp4", movflags="+faststart", ac=2,
+                         **as_options(video_args(job.encoder, cfg, duration, job.threads, scale)),
+                         **{"c:a": "aac", "b:a": f"{cfg.audio_bitrate_k}k"})
+
+
+def thumbnail_graph(clip: Path, at: float, width: int, target: Path) -> Any:
+    return (ffmpeg.input(str(clip), ss=f"{at:.3f}").filter("scale", width, -2)
+            .output(str(target), vframes=1, format="image2", **{"q:v": 3}))
 
 
 def render_clip(job: ClipJob, cfg: RenderSettings) -> dict[str, float]:
     """Encode the clip and its thumbnail; returns size and the bitrate scale that fit."""
     duration = job.end - job.start
-    afilter = audio_filter(job.media, job.start, duration, cfg.loudness_lufs)
+    gain = loudness_gain(read_audio(job.media, job.start, duration), cfg.loudness_lufs)
     limit = cfg.max_size_mb * 1024 * 1024
     scale = 1.0
     for _ in range(3):
         try:
             with atomic_path(job.out) as tmp:
-                _encode(job, cfg, afilter, tmp, scale)
+                run_ffmpeg(clip_graph(job, cfg, gain, tmp, scale), job.out.parent)
                 size = os.path.getsize(tmp)
                 if size > limit:
                     raise _OverCap(size)
@@ -73,7 +90,5 @@ def render_clip(job: ClipJob, cfg: RenderSettings) -> dict[str, float]:
         raise ProcessingError(detail=f"could not fit {job.out.name} under {cfg.max_size_mb} MB")
     at = min(max(0.0, job.peak - job.start), duration / 2)
     with atomic_path(job.thumbnail) as tmp:
-        _ffmpeg(["-ss", f"{at:.3f}", "-i", str(job.out), "-frames:v", "1",
-                 "-vf", f"scale={cfg.thumbnail_width}:-2", "-q:v", "3", "-f", "image2", str(tmp)],
-                cwd=job.out.parent)
+        run_ffmpeg(thumbnail_graph(job.out, at, cfg.thumbnail_width, tmp), job.out.parent)
     return {"size_bytes": size, "bitrate_scale": round(scale, 3)}

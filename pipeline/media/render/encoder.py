@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import subprocess
 
-from pipeline.media.config import RenderSettings
+from pipeline.media.config import QualityLevel, RenderSettings
 
 CONTAINER_MARGIN = 0.92   # mp4 overhead and VBV overshoot
 MAX_VIDEO_KBPS = 12000    # enough for 1080x1920 at 30 fps; short clips need no more
@@ -40,11 +40,19 @@ def video_kbps_cap(cfg: RenderSettings, duration: float) -> int:
 
 def video_args(encoder: str, cfg: RenderSettings, duration: float, threads: int,
                scale: float = 1.0) -> list[str]:
-    """Quality-targeted encoding with a bitrate ceiling: CRF alone can overshoot the cap."""
+    """Quality-targeted encoding at the chosen quality level, with a bitrate ceiling: CRF
+    alone can overshoot the cap."""
+    level = cfg.qualities.get(cfg.quality, QualityLevel())
     cap = int(video_kbps_cap(cfg, duration) * scale)
     common = ["-maxrate", f"{cap}k", "-bufsize", f"{cap}k", "-pix_fmt", "yuv420p", "-g", "60"]
     if encoder == "h264_nvenc":
-        return ["-c:v", "h264_nvenc", "-preset", "p5", "-rc", "vbr", "-cq", str(cfg.nvenc_cq),
+        return ["-c:v", "h264_nvenc", "-preset", level.nvenc_preset, "-rc", "vbr", "-cq", str(level.nvenc_cq),
                 "-b:v", "0", *common]
-    return ["-c:v", "libx264", "-preset", cfg.x264_preset, "-crf", str(cfg.crf), "-profile:v", "high",
-            "-threads", str(threads), *common]
+    tune = ["-tune", level.x264_tune] if level.x264_tune else []
+    return ["-c:v", "libx264", "-preset", level.x264_preset, *tune, "-crf", str(level.crf),
+            "-profile:v", "high", "-threads", str(threads), *common]
+
+
+def as_options(args: list[str]) -> dict[str, str]:
+    """`["-c:v", "libx264", ...]` as ffmpeg-python output options (every argument is a pair)."""
+    return {flag.lstrip("-"): value for flag, value in zip(args[::2], args[1::2], strict=True)}

@@ -68,8 +68,7 @@ def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo,
     if layout.kind == "facecam_top":
         if facecam is None:
             plan = layouts.blur_fit(settings.layouts.get("blur_fit", layout), out)
-            return layouts.Plan(plan.graph, plan.subtitle_pos, "blur_fit",
-                                "no facecam found, so facecam_top fell back to blur_fit")
+            return replace(plan, note="no facecam found, so facecam_top fell back to blur_fit")
         return layouts.facecam_top(layout, out, src, facecam)
     if layout.kind == "blur_fit":
         return layouts.blur_fit(layout, out)
@@ -179,7 +178,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
                 doc = build_ass(words, m.start, m.end, settings.subtitle_styles[opts.style],
                                 settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
                 ass.write_text(doc, encoding="utf-8")
-            job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan.graph,
+            job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan,
                           ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset)
             futures.append(pool.submit(render_one, m, plan, job, src))
         for fut in as_completed(futures):

@@ -1,18 +1,31 @@
-"""ffmpeg filtergraphs for the layout presets. Each takes the source frame and returns an
-output of exactly the export size, labelled [v]; the subtitle position comes with it."""
+"""The layout presets as ffmpeg-python graphs.
+
+A layout is a small function of streams: `Plan.draw` takes the source's video stream and
+returns a stream of exactly the export size. Everything that can be done small is done
+small: crops come before the one scale to the export size, and the blurred background is
+made at an eighth of it. The plan also says where the subtitles sit and where a hook line
+may go without covering them or a face."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import ffmpeg
 
 from pipeline.media.config import LayoutSettings
 from pipeline.media.models import Box
 
+Stream = Any   # an ffmpeg-python stream (the package has no type hints)
+Draw = Callable[[Stream], Stream]
+
 
 @dataclass(frozen=True)
 class Plan:
-    graph: str                    # a filtergraph from [0:v] to [vbase]
-    subtitle_pos: tuple[int, int]
+    draw: Draw                      # source video → export-size video
+    subtitle_pos: tuple[int, int]   # centre of the subtitle cards
+    hook_pos: tuple[int, int]       # centre of a hook line, clear of subtitles and faces
     layout_used: str
     note: str = ""
 
@@ -27,21 +40,29 @@ def _subtitle_y(layout: LayoutSettings, out_h: int, seam: int | None = None) -> 
     return int(out_h * float(layout.subtitle_y))
 
 
-def _cover(w: int, h: int) -> str:
-    return f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}"
+def _cover(video: Stream, w: int, h: int) -> Stream:
+    """Scale to fill w x h and cut what sticks out."""
+    return (video.filter("scale", w, h, force_original_aspect_ratio="increase")
+            .filter("crop", w, h))
 
 
 def blur_fit(layout: LayoutSettings, out: tuple[int, int]) -> Plan:
+    """The whole frame fitted in the middle over a blurred, enlarged copy of itself."""
     w, h = out
     small = (_even(w / 8), _even(h / 8))
-    graph = (f"[0:v]split=2[bgsrc][fgsrc];"
-             f"[bgsrc]{_cover(*small)},boxblur={max(1, layout.blur // 4)}:2,scale={w}:{h}[bg];"
-             f"[fgsrc]scale={w}:{h}:force_original_aspect_ratio=decrease,setsar=1[fg];"
-             f"[bg][fg]overlay=(W-w)/2:(H-h)/2,setsar=1[vbase]")
-    return Plan(graph, (w // 2, _subtitle_y(layout, h)), "blur_fit")
+
+    def draw(video: Stream) -> Stream:
+        split = video.split()
+        background = (_cover(split[0], *small).filter("boxblur", max(1, layout.blur // 4), 2)
+                      .filter("scale", w, h))
+        front = split[1].filter("scale", w, h, force_original_aspect_ratio="decrease").filter("setsar", 1)
+        return background.overlay(front, x="(W-w)/2", y="(H-h)/2").filter("setsar", 1)
+
+    return Plan(draw, (w // 2, _subtitle_y(layout, h)), (w // 2, int(h * 0.16)), "blur_fit")
 
 
 def facecam_top(layout: LayoutSettings, out: tuple[int, int], src: tuple[int, int], cam: Box) -> Plan:
+    """The facecam on top, the middle of the gameplay below; subtitles on the seam."""
     w, h = out
     top_h = _even(h * layout.facecam_share)
     bottom_h = h - top_h
@@ -49,22 +70,30 @@ def facecam_top(layout: LayoutSettings, out: tuple[int, int], src: tuple[int, in
     gw = min(sw, _even(sh * w / bottom_h))
     gh = min(sh, _even(gw * bottom_h / w))
     gx, gy = (sw - gw) // 2, (sh - gh) // 2
-    graph = (f"[0:v]split=2[camsrc][gamesrc];"
-             f"[camsrc]crop={cam.w}:{cam.h}:{cam.x}:{cam.y},{_cover(w, top_h)}[cam];"
-             f"[gamesrc]crop={gw}:{gh}:{gx}:{gy},scale={w}:{bottom_h},setsar=1[game];"
-             f"[cam][game]vstack=inputs=2,setsar=1[vbase]")
-    return Plan(graph, (w // 2, _subtitle_y(layout, h, seam=top_h)), "facecam_top")
+
+    def draw(video: Stream) -> Stream:
+        split = video.split()
+        camera = _cover(split[0].filter("crop", cam.w, cam.h, cam.x, cam.y), w, top_h)
+        game = split[1].filter("crop", gw, gh, gx, gy).filter("scale", w, bottom_h).filter("setsar", 1)
+        return ffmpeg.filter([camera.filter("setsar", 1), game], "vstack", inputs=2).filter("setsar", 1)
+
+    hook_y = top_h + int(bottom_h * 0.62)
+    return Plan(draw, (w // 2, _subtitle_y(layout, h, seam=top_h)), (w // 2, hook_y), "facecam_top")
 
 
 def moving_crop(layout: LayoutSettings, out: tuple[int, int], src: tuple[int, int], x_expr: str,
                 name: str) -> Plan:
+    """A full-height 9:16 window whose left edge follows `x_expr` (a function of t)."""
     w, h = out
     sw, sh = src
     cw = crop_width(out, src)
     ch = min(sh, _even(cw * h / w))
-    graph = (f"[0:v]crop=w={cw}:h={ch}:x='{x_expr}':y={(sh - ch) // 2},"
-             f"scale={w}:{h},setsar=1[vbase]")
-    return Plan(graph, (w // 2, _subtitle_y(layout, h)), name)
+
+    def draw(video: Stream) -> Stream:
+        return (video.filter("crop", w=cw, h=ch, x=x_expr, y=(sh - ch) // 2)
+                .filter("scale", w, h).filter("setsar", 1))
+
+    return Plan(draw, (w // 2, _subtitle_y(layout, h)), (w // 2, int(h * 0.14)), name)
 
 
 def crop_width(out: tuple[int, int], src: tuple[int, int]) -> int:
