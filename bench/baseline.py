@@ -21,7 +21,7 @@ from pipeline.jobs.runner import run_job
 from pipeline.jobs.stages import ANALYSIS, Stage, StageContext, graph
 from pipeline.media import artifacts
 from pipeline.media.cache import save_npz
-from pipeline.media.config import Settings, VideoSettings
+from pipeline.media.config import QualityLevel, Settings, VideoSettings
 from pipeline.media.errors import ProcessingError
 from pipeline.media.models import ProgressFn, no_progress
 from pipeline.media.motion import is_cut
@@ -73,7 +73,8 @@ def motion_full_decode(src: Path, duration: float, cfg: VideoSettings,
 
 def baseline_settings(settings: Settings, duration: float) -> Settings:
     """`settings` with ASR over the whole audio in one call without VAD, batching or a second
-    pass, and clips rendered one at a time."""
+    pass, and clips rendered one at a time with the encode every clip had before quality
+    levels: x264 `veryfast`, CRF 23."""
     fields = type(settings.asr).model_fields
     asr_update = {"vad": False, "chunk_s": max(settings.asr.chunk_s, duration + 60)}
     if "batch_size" in fields:
@@ -81,7 +82,9 @@ def baseline_settings(settings: Settings, duration: float) -> Settings:
     if "cascade_model" in fields:
         asr_update["cascade_model"] = None
     asr = settings.asr.model_copy(update=asr_update)
-    render = settings.render.model_copy(update={"parallel": 1})
+    straightforward = QualityLevel(x264_preset="veryfast", crf=23)
+    render = settings.render.model_copy(update={"parallel": 1, "quality": "straightforward",
+                                                "qualities": {"straightforward": straightforward}})
     return settings.model_copy(update={"asr": asr, "render": render})
 
 

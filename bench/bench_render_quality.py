@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -61,7 +62,7 @@ def make_source(out: Path) -> Path:
                     "geq=r='128+90*sin(X/37)*cos(Y/53)+30*sin(X/7+Y/11)':"
                     "g='128+80*sin(X/71+Y/89)+25*cos(X/5)':b='120+90*cos(X/29-Y/43)'",
                     "-frames:v", "1", str(world)], check=True)
-    pan = "noise=alls=14:allf=t,crop=1920:1080:x='mod(t*260,1920)':y='180+150*sin(t/2)'"
+    pan = "noise=alls=3:allf=t,crop=1920:1080:x='mod(t*260,1920)':y='180+150*sin(t/2)'"
     sprite = "testsrc2=s=220x220:r=30"
     inputs = ["-loop", "1", "-framerate", "30", "-t", str(SOURCE_S), "-i", str(world),
               "-f", "lavfi", "-t", str(SOURCE_S), "-i", sprite]
@@ -79,8 +80,8 @@ def make_source(out: Path) -> Path:
     subprocess.run([*FFMPEG, *inputs, "-filter_complex", graph, "-map", "[v]", "-map", "3:a",
                     "-c:v", "libx264", "-preset", "veryfast", "-b:v", "6000k", "-maxrate", "6000k",
                     "-bufsize", "12000k", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                    str(out)], check=True)
-    return out
+                    "-f", "mp4", str(out.with_suffix(".part"))], check=True)
+    return out.with_suffix(".part").rename(out)
 
 
 def plans(settings: Settings) -> dict[str, layouts.Plan]:
@@ -108,10 +109,15 @@ def subtitles(settings: Settings, plan: layouts.Plan, folder: Path, seconds: flo
     return path
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one ffmpeg run. Frames per CPU second
+    compare settings fairly on a busy machine, where wall time does not."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(cmd, check=True, cwd=cwd, capture_output=True)
-    return time.monotonic() - t0
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def profile(settings: Settings, media: Path, work: Path, seconds: float, threads: int) -> list[dict[str, Any]]:
@@ -135,7 +141,8 @@ def profile(settings: Settings, media: Path, work: Path, seconds: float, threads
         frames = seconds * 30
         row: dict[str, Any] = {"layout": name}
         for step, cmd in steps.items():
-            row[step] = frames / timed(cmd, work)
+            wall, cpu = timed(cmd, work)
+            row[step] = {"fps": frames / wall, "fps_per_cpu_s": frames / cpu}
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -158,12 +165,15 @@ def quality(settings: Settings, media: Path, work: Path, seconds: float, threads
             if level_name not in ("reference", "today", *tries) and names and level_name not in names:
                 continue
             cfg = settings.render.model_copy(update={"quality": level_name, "qualities": {level_name: level}})
-            out = work / f"{name}_{level_name}.mp4"
-            job = ClipJob(media, 2.0, 2.0 + seconds, out, work / "q.jpg", plan, ass, "libx264", threads, 2.0)
-            wall = timed(list(clip_graph(job, cfg, None, out).compile(cmd=FFMPEG)), work)
+            safe = re.sub(r"[^\w.=-]+", "_", level_name)
+            out = work / f"{name}_{safe}_{seconds:.0f}s.mp4"
             encoded[level_name] = out
+            if level_name == "reference" and out.exists():
+                continue     # the same graph and settings: kept from an earlier run
+            job = ClipJob(media, 2.0, 2.0 + seconds, out, work / "q.jpg", plan, ass, "libx264", threads, 2.0)
+            wall, cpu = timed(list(clip_graph(job, cfg, None, out).compile(cmd=FFMPEG)), work)
             row = {"layout": name, "level": level_name, "fps": seconds * 30 / wall,
-                   "mb_per_45s": out.stat().st_size / 2**20 * 45 / seconds}
+                   "fps_per_cpu_s": seconds * 30 / cpu, "mb_per_45s": out.stat().st_size / 2**20 * 45 / seconds}
             if level_name != "reference":
                 row["ssim"] = ssim(out, encoded["reference"])
             rows.append(row)
@@ -178,7 +188,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="clip length measured")
     parser.add_argument("--levels", default="", help="comma-separated quality levels (default: all)")
     parser.add_argument("--try", dest="tries", default="",
-                        help="extra x264 settings to measure, e.g. superfast:24,faster:23:ssim")
+                        help="extra x264 settings to measure, preset/crf[/tune[/x264-params]], "
+                             "e.g. superfast/24,ultrafast/26//cabac=1")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     both = not (args.profile or args.quality)
@@ -195,8 +206,9 @@ def main() -> None:
         names = [n for n in args.levels.split(",") if n]
         tries = {}
         for spec in filter(None, args.tries.split(",")):
-            preset, crf, *tune = spec.split(":")
-            tries[spec] = QualityLevel(x264_preset=preset, crf=int(crf), x264_tune=tune[0] if tune else None)
+            preset, crf, tune, params = (spec.split("/") + ["", ""])[:4]
+            tries[spec] = QualityLevel(x264_preset=preset, crf=int(crf), x264_tune=tune or None,
+                                       x264_params=params or None)
         result["quality"] = quality(settings, media, work, args.seconds, threads, names, tries)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

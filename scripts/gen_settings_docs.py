@@ -94,9 +94,9 @@ DESCRIPTIONS: dict[str, str] = {
                        "refused.",
     "render.subtitles": "Burn in word-timed karaoke subtitles.",
     "render.quality": "Encoder quality level, a name from `render.qualities` (`fast`, `balanced`, `best`).",
-    "render.qualities": "Each quality level's encoder settings: libx264 `x264_preset`, `x264_tune`, `crf`; "
-                        "h264_nvenc `nvenc_preset`, `nvenc_cq`. Measured in BENCHMARKS.md; the size cap "
-                        "still applies.",
+    "render.qualities": "Each quality level's encoder settings: libx264 `x264_preset`, `x264_tune`, "
+                        "`x264_params` (over the preset), `crf`; h264_nvenc `nvenc_preset`, `nvenc_cq`. "
+                        "Measured in BENCHMARKS.md; the size cap still applies.",
     "render.audio_bitrate_k": "AAC bitrate of the clips, in kbit/s.",
     "render.max_size_mb": "Every clip is kept under this size by a bitrate cap (Telegram's bot upload "
                           "limit is 50 MB).",

@@ -296,6 +296,7 @@ class QualityLevel(Section):
     """One `render.quality` level: the encoder settings it stands for."""
     x264_preset: str = "veryfast"
     x264_tune: str | None = None
+    x264_params: str | None = None      # x264's own options over the preset's, e.g. "cabac=1"
     crf: int = Field(23, ge=0, le=51)
     nvenc_preset: str = "p5"
     nvenc_cq: int = Field(23, ge=0, le=51)

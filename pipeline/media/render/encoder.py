@@ -49,6 +49,7 @@ def video_args(encoder: str, cfg: RenderSettings, duration: float, threads: int,
         return ["-c:v", "h264_nvenc", "-preset", level.nvenc_preset, "-rc", "vbr", "-cq", str(level.nvenc_cq),
                 "-b:v", "0", *common]
     tune = ["-tune", level.x264_tune] if level.x264_tune else []
+    tune += ["-x264-params", level.x264_params] if level.x264_params else []
     return ["-c:v", "libx264", "-preset", level.x264_preset, *tune, "-crf", str(level.crf),
             "-profile:v", "high", "-threads", str(threads), *common]
 
