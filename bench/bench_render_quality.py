@@ -21,6 +21,7 @@ and render fps."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import resource
@@ -84,15 +85,17 @@ def make_source(out: Path) -> Path:
     return out.with_suffix(".part").rename(out)
 
 
-def plans(settings: Settings) -> dict[str, layouts.Plan]:
+def plans(settings: Settings, only: str = "") -> dict[str, layouts.Plan]:
     out, src = settings.exports["9:16"], (1920, 1080)
     cw = layouts.crop_width(out, src)
     sweep = crop_x_expr([(0.0, 700.0), (10.0, 1200.0), (20.0, 900.0), (30.0, 1300.0)], cw, src[0])
-    return {"facecam_top": layouts.facecam_top(settings.layouts["facecam_top"], out, src, CAM),
+    every = {"facecam_top": layouts.facecam_top(settings.layouts["facecam_top"], out, src, CAM),
             "gameplay": layouts.moving_crop(settings.layouts["gameplay"], out, src, sweep, "gameplay"),
             "blur_fit": layouts.blur_fit(settings.layouts["blur_fit"], out),
             "talking_head": layouts.moving_crop(settings.layouts["talking_head"], out, src,
                                                 str(CAM.x + CAM.w // 2 - cw // 2), "talking_head")}
+    wanted = [name for name in only.split(",") if name]
+    return {name: plan for name, plan in every.items() if not wanted or name in wanted}
 
 
 def subtitles(settings: Settings, plan: layouts.Plan, folder: Path, seconds: float) -> Path:
@@ -120,9 +123,10 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def profile(settings: Settings, media: Path, work: Path, seconds: float, threads: int) -> list[dict[str, Any]]:
+def profile(settings: Settings, media: Path, work: Path, seconds: float, threads: int,
+            only: str) -> list[dict[str, Any]]:
     rows = []
-    for name, plan in plans(settings).items():
+    for name, plan in plans(settings, only).items():
         ass = subtitles(settings, plan, work, seconds)
 
         def null(video: Any) -> list[str]:
@@ -155,23 +159,26 @@ def ssim(clip: Path, reference: Path) -> float:
 
 
 def quality(settings: Settings, media: Path, work: Path, seconds: float, threads: int,
-            names: list[str], tries: dict[str, QualityLevel]) -> list[dict[str, Any]]:
+            names: list[str], tries: dict[str, QualityLevel], only: str) -> list[dict[str, Any]]:
     levels = {"reference": REFERENCE, "today": TODAY, **settings.render.qualities, **tries}
     rows = []
-    for name, plan in plans(settings).items():
+    for name, plan in plans(settings, only).items():
         ass = subtitles(settings, plan, work, seconds)
         encoded: dict[str, Path] = {}
         for level_name, level in levels.items():
             if level_name not in ("reference", "today", *tries) and names and level_name not in names:
                 continue
             cfg = settings.render.model_copy(update={"quality": level_name, "qualities": {level_name: level}})
-            safe = re.sub(r"[^\w.=-]+", "_", level_name)
-            out = work / f"{name}_{safe}_{seconds:.0f}s.mp4"
+            job = ClipJob(media, 2.0, 2.0 + seconds, work / "q.mp4", work / "q.jpg", plan, ass, "libx264",
+                          threads, 2.0)
+            cmd = list(clip_graph(job, cfg, None, "OUT").compile(cmd=FFMPEG))
+            # A reference is kept for the same graph and settings only (named by their hash).
+            digest = hashlib.sha1(json.dumps([cmd, str(media), ass.read_text()]).encode()).hexdigest()[:12]
+            out = work / f"{name}_{level_name if level_name == 'reference' else 'clip'}_{digest}.mp4"
             encoded[level_name] = out
             if level_name == "reference" and out.exists():
-                continue     # the same graph and settings: kept from an earlier run
-            job = ClipJob(media, 2.0, 2.0 + seconds, out, work / "q.jpg", plan, ass, "libx264", threads, 2.0)
-            wall, cpu = timed(list(clip_graph(job, cfg, None, out).compile(cmd=FFMPEG)), work)
+                continue
+            wall, cpu = timed([str(out) if a == "OUT" else a for a in cmd], work)
             row = {"layout": name, "level": level_name, "fps": seconds * 30 / wall,
                    "fps_per_cpu_s": seconds * 30 / cpu, "mb_per_45s": out.stat().st_size / 2**20 * 45 / seconds}
             if level_name != "reference":
@@ -190,6 +197,7 @@ def main() -> None:
     parser.add_argument("--try", dest="tries", default="",
                         help="extra x264 settings to measure, preset/crf[/tune[/x264-params]], "
                              "e.g. superfast/24,ultrafast/26//cabac=1")
+    parser.add_argument("--layouts", default="", help="comma-separated layouts (default: all)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     both = not (args.profile or args.quality)
@@ -201,7 +209,7 @@ def main() -> None:
     print(f"source {media.name}, {args.seconds:.0f} s clips, {threads} threads", flush=True)
     result: dict[str, Any] = {}
     if args.profile or both:
-        result["profile"] = profile(settings, media, work, args.seconds, threads)
+        result["profile"] = profile(settings, media, work, args.seconds, threads, args.layouts)
     if args.quality or both:
         names = [n for n in args.levels.split(",") if n]
         tries = {}
@@ -209,7 +217,7 @@ def main() -> None:
             preset, crf, tune, params = (spec.split("/") + ["", ""])[:4]
             tries[spec] = QualityLevel(x264_preset=preset, crf=int(crf), x264_tune=tune or None,
                                        x264_params=params or None)
-        result["quality"] = quality(settings, media, work, args.seconds, threads, names, tries)
+        result["quality"] = quality(settings, media, work, args.seconds, threads, names, tries, args.layouts)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 

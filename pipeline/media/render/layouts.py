@@ -53,8 +53,9 @@ def blur_fit(layout: LayoutSettings, out: tuple[int, int]) -> Plan:
 
     def draw(video: Stream) -> Stream:
         split = video.split()
+        # Blurred already: the cheapest scaler enlarges it without a visible difference.
         background = (_cover(split[0], *small).filter("boxblur", max(1, layout.blur // 4), 2)
-                      .filter("scale", w, h))
+                      .filter("scale", w, h, flags="fast_bilinear"))
         front = split[1].filter("scale", w, h, force_original_aspect_ratio="decrease").filter("setsar", 1)
         return background.overlay(front, x="(W-w)/2", y="(H-h)/2").filter("setsar", 1)
 
