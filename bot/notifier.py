@@ -27,6 +27,7 @@ from pipeline.media.scoring import REASONS
 
 log = logging.getLogger(__name__)
 BAR_CELLS = 10
+CAPTION_LIMIT = 1024
 
 
 def bar(fraction: float, cells: int = BAR_CELLS) -> str:
@@ -57,10 +58,20 @@ def caption(clip: dict[str, Any], source: str, lang: str) -> str:
     span = f"{format_hms(clip['start'])}–{format_hms(clip['end'])}"
     link = vod_link(source, clip["start"])
     timecode = f'<a href="{html.escape(link)}">{span}</a>' if link else span
-    words = clip.get("text", "").split()
-    hook = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
-    return t(lang, "caption", rank=clip["rank"], score=round(clip["score"]), bars=bars, timecode=timecode,
-             hook=html.escape(hook))[:1024]
+    head = t(lang, "caption", rank=clip["rank"], score=round(clip["score"]), bars=bars, timecode=timecode)
+    kit = clip.get("post_kit")
+    if not kit:
+        words = clip.get("text", "").split()
+        hook = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
+        return f"{head}\n💬 “{html.escape(hook)}”"[:CAPTION_LIMIT]
+    why = f"\n🤖 {html.escape(kit['reason'])}" if kit.get("reason") else ""
+    title, tags = kit["title"], " ".join(kit.get("hashtags", ()))
+    room = CAPTION_LIMIT - len(head) - len(why) - len(html.escape(f"{title}{tags}")) - 40
+    description = kit.get("description", "")
+    if len(html.escape(description)) > room:
+        description = description[:max(0, room // 2)].rsplit(" ", 1)[0] + "…" if room > 20 else ""
+    ready = "\n\n".join(html.escape(p) for p in (title, description, tags) if p)
+    return f"<b>{html.escape(title)}</b>\n{head}{why}\n<pre>{ready}</pre>"
 
 
 class TelegramNotifier:

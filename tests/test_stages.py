@@ -169,4 +169,4 @@ def test_every_stage_has_a_share_of_the_progress_bar():
     from pipeline.jobs.worker import OPTIONAL_STAGES, STAGE_WEIGHTS
 
     assert {s.name for s in ANALYSIS} | {"render"} == set(STAGE_WEIGHTS)
-    assert {s.name for s in ANALYSIS if s.name in OPTIONAL_STAGES} == {"chat", "subtitles"}
+    assert {s.name for s in ANALYSIS if s.name in OPTIONAL_STAGES} == {"chat", "subtitles", "post_kit"}

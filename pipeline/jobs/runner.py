@@ -27,6 +27,7 @@ from pipeline.media.chat.stage import chat_origin, report_block
 from pipeline.media.config import Settings
 from pipeline.media.fetch import source_identity
 from pipeline.media.models import Moment, Transcript, Word
+from pipeline.media.postkit.write import write_kit_file
 from pipeline.media.progress import NullObserver, Observer
 from pipeline.media.render.job import RenderOptions, clip_sources, render_moments
 
@@ -165,7 +166,10 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
     walk = walk_graph(stages, ctx, observer, pool)
     ctx = walk.context()
     info, transcript = ctx.info, Transcript.from_dict(read_json(job_dir / artifacts.TRANSCRIPT))
-    moments = [Moment.from_dict(m) for m in ctx.results["score"]["moments"]]
+    picked = ctx.results.get("post_kit") or ctx.results["score"]
+    moments = [Moment.from_dict(m) for m in picked["moments"]]
+    for moment in moments:
+        write_kit_file(job_dir, moment)
     clips: list[dict[str, Any]] = [m.to_dict() for m in moments]
     render_summary = None
     if render is not None and moments:

@@ -166,6 +166,17 @@ def score_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
     return {"moments": [m.to_dict() for m in moments]}
 
 
+def post_kit_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
+    """Every pick's post kit (title, description, hashtags), and the picks re-ranked when a
+    language model rated them."""
+    from pipeline.media.postkit.write import kits_for
+
+    transcript = Transcript.from_dict(read_json(ctx.path(artifacts.TRANSCRIPT)))
+    moments = [Moment.from_dict(m) for m in ctx.results["score"]["moments"]]
+    picked = kits_for(moments, transcript, ctx.results["fetch"].get("title", ""), ctx.settings)
+    return {"moments": [m.to_dict() for m in picked]}
+
+
 def subtitles_stage(ctx: StageContext, progress: ProgressFn) -> dict[str, Any]:
     """The words burned into the clips when `asr.cascade_model` is set: a better model
     re-reads the chosen clips."""
@@ -235,6 +246,8 @@ ANALYSIS: tuple[Stage, ...] = (
           when=lambda ctx: ctx.chat is not None),
     Stage("score", score_stage, after=("asr", "enrich", "audio_features", "audio_events", "motion", "chat"),
           outputs=(artifacts.TIMELINE,), key=lambda s: (s.scoring,)),
+    Stage("post_kit", post_kit_stage, after=("fetch", "asr", "score"), key=lambda s: (s.post_kit, s.llm),
+          when=lambda ctx: ctx.settings.post_kit.enabled),
     Stage("subtitles", subtitles_stage, after=("asr", "score"), key=lambda s: (s.asr,),
           when=lambda ctx: ctx.render and bool(ctx.settings.asr.cascade_model)),
 )

@@ -48,8 +48,8 @@ from pipeline.media.render.job import RenderOptions, rerender_job
 log = logging.getLogger(__name__)
 
 STAGE_WEIGHTS = {"fetch": 8, "probe": 1, "audio": 3, "asr": 40, "audio_features": 3, "audio_events": 3, "motion": 8,
-                 "chat": 1, "enrich": 5, "score": 2, "subtitles": 4, "render": 30}
-OPTIONAL_STAGES = {"chat", "subtitles"}   # counted once they start: not every job has them
+                 "chat": 1, "enrich": 5, "score": 2, "post_kit": 1, "subtitles": 4, "render": 30}
+OPTIONAL_STAGES = {"chat", "subtitles", "post_kit"}   # counted once they start: not every job has them
 PUSH_EVERY_S = 2.0
 CLEAN_EVERY_S = 600.0
 OOPS = "Something went wrong on our side while making your clips. I will try again."

