@@ -28,7 +28,7 @@ class Vote(CallbackData, prefix="v"):
 class ClipAction(CallbackData, prefix="ca"):
     job: str
     rank: int
-    action: str          # relayout | longer | shorter
+    action: str          # relayout | longer | shorter | retitle | nohook
 
 
 class RelayoutPick(CallbackData, prefix="rl"):

@@ -34,6 +34,7 @@ def options(request_id: str, lang: str) -> Markup:
         [pick(f"{n} clips", "top_k", str(n)) for n in (3, 5, 8)],
         [pick(f"{lo}–{hi} s", "length", name) for name, (lo, hi) in LENGTHS.items()],
         [pick("Subtitles on", "subtitles", "1"), pick("Subtitles off", "subtitles", "0")],
+        [pick("Hook on", "hook", "1"), pick("Hook off", "hook", "0")],
         [pick("Auto", "language", "auto"), pick("English", "language", "en"), pick("Русский", "language", "ru")],
         [pick(t(lang, "back"), "back", "")],
     ])
@@ -51,6 +52,7 @@ def clip(job_id: str, clip_id: int, rank: int) -> Markup:
         [Button(text="👍", callback_data=Vote(clip=clip_id, vote=1).pack()),
          Button(text="👎", callback_data=Vote(clip=clip_id, vote=-1).pack())],
         [act("🔁 Another layout", "relayout"), act("➕ Longer", "longer"), act("➖ Shorter", "shorter")],
+        [act("✏️ New title", "retitle"), act("🚫 No hook", "nohook")],
     ])
 
 

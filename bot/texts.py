@@ -18,7 +18,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pick_layout": "🎬 <b>{title}</b>{duration}\nPick a layout:",
         "options": "⚙️ Options",
         "back": "« Back",
-        "options_title": "⚙️ <b>{title}</b>\nClips: {top_k} · length {length} · subtitles {subs} · language {language}",
+        "options_title": ("⚙️ <b>{title}</b>\nClips: {top_k} · length {length} · subtitles {subs} · hook {hook} · "
+                          "language {language}"),
         "queued": "⏳ <b>{title}</b>\nQueued: {layout}. Position in the queue: {position}.",
         "status": "⏳ <b>{title}</b>\n{stage} — {percent}%\n{bar}{eta}",
         "eta": "\nabout {minutes} min left",
@@ -43,7 +44,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "vote_thanks": "Thanks, noted!",
         "pick_other_layout": "Pick another layout for clip #{rank}:",
         "rerender_queued": "Re-rendering clip #{rank}…",
-        "settings": "⚙️ Your defaults: layout <b>{layout}</b>, clips <b>{top_k}</b>, template <b>{template}</b>.",
+        "retitle_queued": "Writing a new title for clip #{rank}…",
+        "settings": ("⚙️ Your defaults: layout <b>{layout}</b>, clips <b>{top_k}</b>, template <b>{template}</b>, "
+                     "hook <b>{hook}</b>, colour <b>{colour}</b>, watermark <b>{watermark}</b>.\n"
+                     "Set the watermark with /watermark @yourhandle (/watermark off removes it)."),
+        "watermark_usage": ("Send /watermark followed by your handle, e.g. /watermark @mychannel "
+                            "(at most 40 characters)."),
         "settings_saved": "Saved.",
         "weights_learnt": ("⚖️ <b>Your scoring weights</b>, learnt from {votes} of your votes{template}:\n"
                            "<pre>{table}</pre>\nIn brackets: the defaults. Reset goes back to them."),
@@ -86,7 +92,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pick_layout": "🎬 <b>{title}</b>{duration}\nВыберите раскладку:",
         "options": "⚙️ Настройки",
         "back": "« Назад",
-        "options_title": "⚙️ <b>{title}</b>\nКлипов: {top_k} · длина {length} · субтитры {subs} · язык {language}",
+        "options_title": ("⚙️ <b>{title}</b>\nКлипов: {top_k} · длина {length} · субтитры {subs} · хук {hook} · "
+                          "язык {language}"),
         "queued": "⏳ <b>{title}</b>\nВ очереди: {layout}. Место в очереди: {position}.",
         "status": "⏳ <b>{title}</b>\n{stage} — {percent}%\n{bar}{eta}",
         "eta": "\nосталось около {minutes} мин",
@@ -111,7 +118,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "vote_thanks": "Спасибо, учтено!",
         "pick_other_layout": "Другая раскладка для клипа #{rank}:",
         "rerender_queued": "Перерисовываю клип #{rank}…",
-        "settings": "⚙️ По умолчанию: раскладка <b>{layout}</b>, клипов <b>{top_k}</b>, шаблон <b>{template}</b>.",
+        "retitle_queued": "Пишу новый заголовок для клипа #{rank}…",
+        "settings": ("⚙️ По умолчанию: раскладка <b>{layout}</b>, клипов <b>{top_k}</b>, шаблон <b>{template}</b>, "
+                     "хук <b>{hook}</b>, цвет <b>{colour}</b>, водяной знак <b>{watermark}</b>.\n"
+                     "Водяной знак: /watermark @вашканал (/watermark off — убрать)."),
+        "watermark_usage": "Отправьте /watermark и ваш ник, например /watermark @mychannel (не длиннее 40 символов).",
         "settings_saved": "Сохранено.",
         "weights_learnt": ("⚖️ <b>Ваши веса оценки</b>, по {votes} вашим оценкам{template}:\n"
                            "<pre>{table}</pre>\nВ скобках — по умолчанию. «Сбросить» вернёт их."),

@@ -5,6 +5,7 @@ real clips back."""
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
 import logging
@@ -131,6 +132,50 @@ def test_link_in_text_gives_clips_with_scores(world, link_job, tmp_path):
     assert status["text"].startswith("✅"), status["text"]
     edits = [c for c in tg.calls_to("editMessageText") if c.params.get("message_id") == offer["message_id"]]
     assert any("%" in str(c.params.get("text")) for c in edits), "live progress was shown"
+
+
+def _link_report(root: Path) -> dict:
+    reports = [json.loads(p.read_text()) for p in (root / "data" / "jobs").glob("*/report.json")]
+    return next(r for r in reports if r["source"].endswith("/vod.mp4") and r["source"].startswith("http"))
+
+
+def _clip_messages(tg, chat: int) -> list[dict]:
+    return [m for m in tg.sent_messages(chat) if "video" in m and "Virality" in (m.get("caption") or "")]
+
+
+def test_the_caption_carries_the_post_kit(world, link_job):
+    tg, _, root, _ = world
+    _, uploads = link_job
+    report = _link_report(root)
+    kits = {c["rank"]: c["post_kit"] for c in report["clips"]}
+    videos = [u for u in uploads if u.method == "sendVideo"]
+    assert videos and len(kits) == len(report["clips"])
+    for upload in videos:
+        caption = upload.caption or ""
+        rank = next(r for r in kits if f"<b>#{r}</b>" in caption)
+        kit = kits[rank]
+        assert html.escape(kit["title"]) in caption
+        assert 3 <= len(kit["hashtags"]) <= 6 and all(h in caption for h in kit["hashtags"])
+        assert "<pre>" in caption
+        txt = (root / "data" / "jobs" / report["job_id"] / f"clip_{rank:02d}.txt").read_text(encoding="utf-8")
+        assert txt.splitlines()[0] == kit["title"] and " ".join(kit["hashtags"]) in txt
+
+
+def test_new_title_rewrites_the_kit_and_no_hook_renders_again(world, link_job):
+    tg, _, root, _ = world
+    report = _link_report(root)
+    first = next(m for m in _clip_messages(tg, OWNER) if "#1 ·" in (m.get("caption") or ""))
+    old = next(c for c in report["clips"] if c["rank"] == 1)["post_kit"]
+    videos = len(tg.calls_to("sendVideo"))
+    tg.press_button(OWNER, first, ClipAction(job=report["job_id"], rank=1, action="retitle").pack())
+    tg.wait_for_sync(lambda: len(tg.calls_to("sendVideo")) > videos, timeout=300)
+    new = next(c for c in _link_report(root)["clips"] if c["rank"] == 1)["post_kit"]
+    assert new["variant"] == old["variant"] + 1 and new["title"] != old["title"]
+    assert html.escape(new["title"]) in (tg.calls_to("sendVideo")[-1].params.get("caption") or "")
+    videos = len(tg.calls_to("sendVideo"))
+    tg.press_button(OWNER, first, ClipAction(job=report["job_id"], rank=1, action="nohook").pack())
+    tg.wait_for_sync(lambda: len(tg.calls_to("sendVideo")) > videos, timeout=300)
+    assert _link_report(root)["render"]["hook"] is False
 
 
 def test_upload_goes_through_the_same_path(world):

@@ -63,8 +63,8 @@ def _apply(options: dict[str, Any], key: str, value: str) -> dict[str, Any]:
     if key == "length" and value in keyboards.LENGTHS:
         lo, hi = keyboards.LENGTHS[value]
         return {**options, "min_clip_s": lo, "max_clip_s": hi}
-    if key == "subtitles":
-        return {**options, "subtitles": value == "1"}
+    if key in ("subtitles", "hook") and value in ("0", "1"):
+        return {**options, key: value == "1"}
     if key == "language":
         if value == "auto":
             return {k: v for k, v in options.items() if k != "language"}
@@ -96,6 +96,7 @@ async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppC
         t(lang, "options_title", title=title, top_k=options.get("top_k", s.top_k),
           length=f"{options.get('min_clip_s', s.min_clip_s):.0f}–{options.get('max_clip_s', s.max_clip_s):.0f} s",
           subs="on" if options.get("subtitles", ctx.settings.render.subtitles) else "off",
+          hook="on" if options.get("hook", ctx.settings.brand.hook) else "off",
           language=options.get("language", "auto")),
         reply_markup=keyboards.options(request.id, lang))
 
@@ -104,6 +105,6 @@ def make_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="choose")
     router.callback_query(LayoutPick.filter())(pick_layout)
-    keys = {"menu", "top_k", "length", "subtitles", "language", "back"}
+    keys = {"menu", "top_k", "length", "subtitles", "hook", "language", "back"}
     router.callback_query(OptionPick.filter(F.key.in_(keys)))(pick_option)
     return router

@@ -1,5 +1,6 @@
-"""Buttons under a delivered clip: 👍/👎, another layout, longer, shorter. Each vote, and
-each clip asked for again (kept: counts as a like), refits the person's weights."""
+"""Buttons under a delivered clip: 👍/👎, another layout, longer, shorter, a new title, no
+hook. Each vote, and each clip asked for again (kept: counts as a like), refits the person's
+weights."""
 
 from __future__ import annotations
 
@@ -41,10 +42,11 @@ async def _own_done_job(query: CallbackQuery, ctx: AppContext, user_id: int, lan
 async def _rerender(query: CallbackQuery, ctx: AppContext, user_id: int, lang: str, job, rank: int,
                     **changes) -> None:
     source_job = job.options.get("rerender_of") or job.id
-    options = {k: v for k, v in job.options.items() if k not in ("rank", "extend_s")}
+    options = {k: v for k, v in job.options.items() if k not in ("rank", "extend_s", "retitle")}
     options.update(rerender_of=source_job, rank=rank, **changes)
     chat_id = query.message.chat.id if query.message else job.chat_id
-    status = await query.message.answer(t(lang, "rerender_queued", rank=rank)) if query.message else None
+    queued = t(lang, "retitle_queued" if changes.get("retitle") else "rerender_queued", rank=rank)
+    status = await query.message.answer(queued) if query.message else None
     await storage.enqueue(ctx.db, user_id, job.source, options, max_attempts=ctx.settings.worker.max_attempts,
                           chat_id=chat_id, status_message_id=status.message_id if status else None)
     await query.answer()
@@ -66,6 +68,12 @@ async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppC
                                        reply_markup=keyboards.relayout(job.id, callback_data.rank,
                                                                        list(ctx.settings.layouts)))
         return
+    if callback_data.action == "retitle":
+        await _rerender(query, ctx, user_id, lang, job, callback_data.rank, retitle=True)
+        return
+    if callback_data.action == "nohook":
+        await _rerender(query, ctx, user_id, lang, job, callback_data.rank, hook=False)
+        return
     delta = EXTEND_S if callback_data.action == "longer" else -EXTEND_S
     await _rerender(query, ctx, user_id, lang, job, callback_data.rank,
                     extend_s=(job.options.get("extend_s") or 0) + delta)
@@ -86,6 +94,7 @@ def make_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="clips")
     router.callback_query(Vote.filter(F.vote.in_({1, -1})))(vote)
-    router.callback_query(ClipAction.filter(F.action.in_({"relayout", "longer", "shorter"})))(clip_action)
+    actions = {"relayout", "longer", "shorter", "retitle", "nohook"}
+    router.callback_query(ClipAction.filter(F.action.in_(actions)))(clip_action)
     router.callback_query(RelayoutPick.filter())(relayout)
     return router

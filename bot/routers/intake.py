@@ -37,6 +37,9 @@ async def _refused(message: Message, ctx: AppContext, user_id: int, lang: str) -
         return True
     return False
 
+PERSONAL_DEFAULTS = ("top_k", "template", "hook", "watermark", "colour")
+"""What a person's /settings carry into each new request's options."""
+
 
 async def _too_many(ctx: AppContext, user_id: int) -> bool:
     active = await storage.list_jobs(ctx.db, user_id, limit=50, status=("queued", "running"))
@@ -46,7 +49,7 @@ async def _too_many(ctx: AppContext, user_id: int) -> bool:
 async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, source: str, title: str,
                  duration: float | None, reply: Message | None = None) -> None:
     user = await storage.get_user(ctx.db, user_id)
-    defaults = {k: v for k, v in (user.settings if user else {}).items() if k in ("top_k", "template")}
+    defaults = {k: v for k, v in (user.settings if user else {}).items() if k in PERSONAL_DEFAULTS}
     request = await storage.create_request(ctx.db, user_id, message.chat.id, source, title, duration, defaults)
     text = t(lang, "pick_layout", title=html.escape(title or "video"),
              duration=f" ({format_hms(duration)})" if duration else "")

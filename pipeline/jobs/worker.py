@@ -39,6 +39,7 @@ from pipeline.jobs.logs import job_context
 from pipeline.jobs.notify import Notifier
 from pipeline.jobs.pool import AnalysisPool, make_pool
 from pipeline.jobs.retention import check_free_space, clean_job_folders
+from pipeline.jobs.retitle import retitle_job
 from pipeline.jobs.runner import run_job
 from pipeline.media.config import Settings
 from pipeline.media.errors import ClipFactoryError
@@ -204,7 +205,10 @@ async def _run_one(ctx: WorkerContext, job: storage.Job) -> str:
         job_dir = ctx.settings.jobs_dir / (options.rerender_of or job.id)
         observer = JobObserver(loop, ctx.db, job, ctx.worker_id, ctx.notifier, signals, render is not None,
                                job_dir)
-        if options.rerender_of:
+        if options.rerender_of and options.retitle and options.rank:
+            report = await asyncio.to_thread(retitle_job, job_dir, job_settings, options.rank, render, observer)
+            report = {**report, "clips": [c for c in report["clips"] if c["rank"] == options.rank]}
+        elif options.rerender_of:
             report = await asyncio.to_thread(
                 rerender_job, job_dir, job_settings, render or RenderOptions.from_settings(job_settings),
                 observer, [options.rank] if options.rank else None, options.extend_s or 0.0)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.media.config import Settings
+from pipeline.media.config import BrandSettings, Settings
 from pipeline.media.errors import ConfigError
 from pipeline.media.render.job import RenderOptions
 
@@ -30,9 +30,32 @@ class JobOptions(BaseModel):
     rank: int | None = Field(None, ge=1)      # with rerender_of: only this moment
     extend_s: float | None = Field(None, ge=-60, le=60)  # with rank: make that moment longer/shorter
     chat: str | None = None                   # a chat log (file path or link) scored with the stream
+    hook: bool | None = None                  # the hook line over the first seconds (brand.hook)
+    watermark: str | None = Field(None, max_length=40)   # the person's handle drawn on the clips
+    colour: str | None = None                 # a name from BRAND_COLOURS: the highlight and hook colour
+    retitle: bool = False                     # with rerender_of and rank: a new post kit for that clip
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+BRAND_COLOURS = {"yellow": "&H0000E5FF", "green": "&H0066FF66", "pink": "&H00FF66FF", "cyan": "&H00FFFF00",
+                 "white": "&H00FFFFFF"}
+"""Colours a person picks in the bot (ASS &HAABBGGRR)."""
+
+
+def brand_for(settings: Settings, template: str | None, options: JobOptions) -> BrandSettings:
+    """The brand in force for a job: the defaults, the channel template's, the person's."""
+    brand: dict[str, Any] = dict(settings.templates[template].brand) if template in settings.templates else {}
+    if options.hook is not None:
+        brand["hook"] = options.hook
+    if options.watermark is not None:
+        brand["watermark_text"] = options.watermark
+    if options.colour:
+        if options.colour not in BRAND_COLOURS:
+            raise ConfigError(f"Unknown colour '{options.colour}'; choose one of: {', '.join(BRAND_COLOURS)}.")
+        brand.update(highlight_colour=BRAND_COLOURS[options.colour], hook_colour=BRAND_COLOURS[options.colour])
+    return settings.brand.model_copy(update=brand) if brand else settings.brand
 
 
 def _extend(base: dict[str, list[str]], extra: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -58,6 +81,10 @@ def apply_options(settings: Settings, options: JobOptions) -> tuple[Settings, Re
         scoring["weights"] = {**settings.scoring.weights, **template.weights}
         update["anchors"] = _extend(settings.anchors, template.anchors)
         update["keywords"] = _extend(settings.keywords, template.keywords)
+        update["post_kit"] = settings.post_kit.model_copy(update={"tags": [*settings.post_kit.tags, *template.tags]})
+    brand = brand_for(settings, options.template, options)
+    if brand is not settings.brand:
+        update["brand"] = brand
     if scoring:
         update["scoring"] = settings.scoring.model_copy(update=scoring)
     if options.language:
