@@ -1,0 +1,90 @@
+"""The brand drawn by libass: the hook line only inside its band and only for its seconds,
+the watermark in the corner the template names, the brand's subtitle colours."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.media.config import load_settings
+from pipeline.media.models import Word
+from pipeline.media.render.subtitles import build_ass
+
+SIZE = (360, 640)
+BAND = (60, 200)
+WORDS = [Word(0.3, 0.8, "Frozen"), Word(0.8, 1.4, "pitch"), Word(1.4, 2.0, "again."),
+         Word(3.6, 4.2, "Goalkeeper"), Word(4.2, 4.8, "slipped.")]
+HOOK = "The goalkeeper slipped on the frozen pitch"
+
+
+def frame(ass: str, at: float, tmp: Path, name: str) -> np.ndarray:
+    """One RGB frame of the ASS document drawn over a grey picture, `at` seconds in."""
+    doc = tmp / f"{name}.ass"
+    doc.write_text(ass, encoding="utf-8")
+    out = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"color=c=0x406080:s={SIZE[0]}x{SIZE[1]}:d=6:r=10",
+         "-vf", f"subtitles={doc.name}", "-ss", str(at), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        cwd=tmp, capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.uint8).reshape(SIZE[1], SIZE[0], 3).astype(int)
+
+
+def _ass(**brand) -> str:
+    settings = load_settings(brand={"hook_font_size": 28, **brand})
+    return build_ass(WORDS, 0.0, 6.0, settings.subtitle_styles["bold_outline"], settings.render.font, SIZE,
+                     (SIZE[0] // 2, int(SIZE[1] * 0.75)), brand=settings.brand, hook=HOOK, hook_band=BAND)
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.nonzero(np.abs(a - b).sum(axis=2) > 24)
+
+
+@pytest.mark.parametrize("at", [1.0, 4.0])
+def test_the_hook_changes_only_its_band_and_only_in_its_seconds(tmp_path, at):
+    hooked = frame(_ass(hook=True, hook_s=2.5), at, tmp_path, "hook")
+    plain = frame(_ass(hook=False), at, tmp_path, "plain")
+    rows, cols = _changed(hooked, plain)
+    if at < 2.5:
+        assert len(rows) > 500, "the hook is drawn"
+        assert BAND[0] <= rows.min() and rows.max() < BAND[1], (rows.min(), rows.max())
+        subtitles = frame(_ass(hook=False), at, tmp_path, "plain2")
+        assert _changed(subtitles, frame(load_ass_without_words(), at, tmp_path, "bare"))[0].min() > BAND[1], \
+            "the subtitles are drawn, outside the hook band"
+    else:
+        assert len(rows) == 0, "after its seconds the hook leaves no trace"
+
+
+def load_ass_without_words() -> str:
+    settings = load_settings()
+    return build_ass([], 0.0, 6.0, settings.subtitle_styles["bold_outline"], settings.render.font, SIZE,
+                     (0, 0), brand=settings.brand)
+
+
+@pytest.mark.parametrize("corner", ["top_left", "top_right", "bottom_left", "bottom_right"])
+def test_the_text_watermark_sits_in_the_template_s_corner(tmp_path, corner):
+    settings = load_settings(templates={"mine": {"brand": {"watermark_text": "@goalcam", "watermark_position": corner,
+                                                           "watermark_opacity": 1.0, "hook": False}}})
+    from pipeline.media.options import JobOptions, apply_options
+
+    job_settings, _ = apply_options(settings, JobOptions(template="mine"))
+    style = job_settings.subtitle_styles["bold_outline"]
+    marked = build_ass([], 0.0, 6.0, style, "DejaVu Sans", SIZE, (0, 0), brand=job_settings.brand)
+    bare = build_ass([], 0.0, 6.0, style, "DejaVu Sans", SIZE, (0, 0), brand=settings.brand)
+    rows, cols = _changed(frame(marked, 3.0, tmp_path, "marked"), frame(bare, 3.0, tmp_path, "bare"))
+    assert len(rows) > 100
+    top, left = corner.startswith("top"), corner.endswith("left")
+    h, w = SIZE[1], SIZE[0]
+    assert (rows.max() < h * 0.15) if top else (rows.min() > h * 0.85), (rows.min(), rows.max())
+    assert (cols.max() < w * 0.6) if left else (cols.min() > w * 0.4), (cols.min(), cols.max())
+
+
+def test_the_brand_colours_the_spoken_word(tmp_path):
+    settings = load_settings(brand={"highlight_colour": "&H00FF00FF", "hook": False})   # magenta (BGR)
+    style = settings.subtitle_styles["bold_outline"]
+    words = [Word(0.0, 5.0, "MMMM")]
+    ass = build_ass(words, 0.0, 6.0, style, "DejaVu Sans", SIZE, (SIZE[0] // 2, SIZE[1] // 2), brand=settings.brand)
+    pixels = frame(ass, 1.0, tmp_path, "magenta").reshape(-1, 3)
+    magenta = (pixels[:, 0] > 200) & (pixels[:, 1] < 60) & (pixels[:, 2] > 200)
+    assert magenta.sum() > 200
