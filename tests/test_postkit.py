@@ -259,3 +259,22 @@ def test_briefs_carry_the_clip_language_and_strongest_reasons():
     brief = brief_for(_moment(transcript, 1, motion=0.2, laughter=0.9, chat=0.0), transcript, "vod",
                       load_settings(post_kit={"tags": ["a"]}))
     assert isinstance(brief, ClipBrief) and brief.reasons == ("laughter", "motion") and brief.tags == ("a",)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("answer", "delay_s"), [(_chat_answer("no json here"), 0.0), (_chat_answer("{}"), 3.0)])
+def test_a_whole_job_finishes_with_kits_when_the_endpoint_is_broken(tmp_path, short_media, caplog, answer, delay_s):
+    from pipeline.jobs.runner import run_job
+
+    with endpoint(answer, delay_s) as (url, seen), caplog.at_level(logging.WARNING):
+        settings = load_settings(data_dir=str(tmp_path), scoring={"top_k": 2},
+                                 llm={"mode": "openai", "base_url": url, "model": "m", "timeout_s": 1.0})
+        report = run_job(str(short_media), settings, tmp_path / "out", render=None)
+    assert seen and report["clips"]
+    assert len(_failures(caplog)) == (len(report["clips"]) if delay_s == 0 else 1)
+    job_dir = tmp_path / "out" / report["job_id"]
+    for clip in report["clips"]:
+        kit = PostKit.from_dict(clip["post_kit"])
+        assert kit.writer == "offline" and kit.title and 3 <= len(kit.hashtags) <= 6
+        assert (job_dir / f"clip_{clip['rank']:02d}.txt").read_text(encoding="utf-8") == kit.text() + "\n"
+    assert json.loads((job_dir / "report.json").read_text())["clips"][0]["post_kit"] == report["clips"][0]["post_kit"]

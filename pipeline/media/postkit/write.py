@@ -71,6 +71,8 @@ class KitWriter:
             self._model = None
         except BadAnswer as exc:
             log.warning("language model answer for clip %d refused (%s): offline post kit used", brief.rank, exc)
+        except Exception as exc:  # whatever goes wrong with the model, the job goes on
+            log.warning("language model path failed for clip %d (%r): offline post kit used", brief.rank, exc)
         return draft
 
 
