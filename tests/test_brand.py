@@ -88,3 +88,28 @@ def test_the_brand_colours_the_spoken_word(tmp_path):
     pixels = frame(ass, 1.0, tmp_path, "magenta").reshape(-1, 3)
     magenta = (pixels[:, 0] > 200) & (pixels[:, 1] < 60) & (pixels[:, 2] > 200)
     assert magenta.sum() > 200
+
+
+@pytest.mark.parametrize("export", ["9:16", "4:5", "1:1"])
+def test_every_layout_s_hook_band_is_clear_of_subtitles_and_facecam(export):
+    from pipeline.media.models import Box
+    from pipeline.media.render import layouts
+    from pipeline.media.render.brand import hook_band
+
+    settings = load_settings()
+    out = settings.exports[export]
+    style = settings.subtitle_styles[settings.render.subtitle_style]
+    cards = style.font_size * 2 * 1.25 / 2 + style.outline    # two lines of subtitles around their centre
+    plans = {
+        "blur_fit": (layouts.blur_fit(settings.layouts["blur_fit"], out), 0),
+        "gameplay": (layouts.moving_crop(settings.layouts["gameplay"], out, (1920, 1080), "0", "gameplay"), 0),
+        "facecam_top": (layouts.facecam_top(settings.layouts["facecam_top"], out, (1920, 1080),
+                                            Box(1500, 40, 380, 280)),
+                        int(out[1] * settings.layouts["facecam_top"].facecam_share)),
+    }
+    for name, (plan, facecam_bottom) in plans.items():
+        top, bottom = hook_band(plan.hook_pos, out[1])
+        assert 0 <= top < bottom <= out[1], name
+        sub_y = plan.subtitle_pos[1]
+        assert bottom <= sub_y - cards or top >= sub_y + cards, (name, (top, bottom), sub_y)
+        assert top >= facecam_bottom, (name, top, facecam_bottom)

@@ -288,3 +288,62 @@ def test_a_section_with_an_offset_renders_the_same_moment(short_job, tmp_path):
     same = np.abs(frames["whole"][0] - frames["section"][0]).mean()
     apart = np.abs(frames["whole"][0] - frames["whole"][1]).mean()
     assert same < apart / 3, (same, apart)
+
+
+def _branded(short_job, tmp_settings: dict, moment_kit: dict | None, layout: str = "blur_fit") -> Path:
+    # Near-lossless encodes, so that the two renders differ only where the picture does.
+    settings = load_settings(render={"quality": "exact", "qualities": {"exact": {"x264_preset": "ultrafast", "crf": 8}},
+                                     "max_size_mb": 400}, **tmp_settings)
+    moment = {**short_job["moment"], "post_kit": moment_kit}
+    path, _, _ = render_short(short_job, settings, moment, layout=layout, subtitles=True)
+    keep = path.with_name(f"{path.stem}_{len(list(path.parent.glob('*_kept.mp4')))}_kept.mp4")
+    path.rename(keep)
+    return keep
+
+
+KIT = {"title": "The goalkeeper slipped on the frozen pitch", "description": "", "hashtags": []}
+
+
+@pytest.mark.slow
+def test_the_hook_changes_only_its_band_and_only_in_its_seconds(short_job):
+    from pipeline.media.render import layouts
+    from pipeline.media.render.brand import HOOK_BAND_SHARE
+
+    settings = load_settings()
+    hook_y = layouts.blur_fit(settings.layouts["blur_fit"], (1080, 1920)).hook_pos[1]
+    half = int(1920 * HOOK_BAND_SHARE / 2)
+    hooked = _branded(short_job, {"brand": {"hook": True, "hook_s": 2.5}}, KIT)
+    plain = _branded(short_job, {"brand": {"hook": False}}, KIT)
+    during = np.abs(frame_at(hooked, 1.0) - frame_at(plain, 1.0)) > 40
+    rows = np.nonzero(during.any(axis=1))[0]
+    inside = during[hook_y - half:hook_y + half]
+    assert inside.mean() > 0.05, "the hook is drawn in its band"
+    assert during.sum() - inside.sum() <= 0.001 * during.size, (rows.min(), rows.max())
+    after = np.abs(frame_at(hooked, 4.0) - frame_at(plain, 4.0)) > 40
+    assert after.mean() < 0.0005, "after its seconds the hook leaves no trace"
+
+
+@pytest.mark.slow
+def test_an_image_watermark_sits_in_the_template_s_corner(short_job, tmp_path):
+    logo = tmp_path / "logo.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=200x80:d=1", "-frames:v", "1", str(logo))
+    brand = {"hook": False, "watermark_image": str(logo), "watermark_position": "bottom_left",
+             "watermark_size": 0.2, "watermark_opacity": 1.0}
+    plain = _branded(short_job, {}, None)
+    from pipeline.media.options import JobOptions, apply_options
+
+    settings = load_settings(render={"quality": "exact", "qualities": {"exact": {"x264_preset": "ultrafast",
+                                                                                   "crf": 8}},
+                                     "max_size_mb": 400}, templates={"mine": {"brand": brand}})
+    job_settings, options = apply_options(settings, JobOptions(template="mine", layout="blur_fit", subtitles=True))
+    assert options is not None
+    clips, summary = render_moments(short_job["dir"], short_job["media"], short_job["info"],
+                                    [Moment.from_dict(short_job["moment"])], short_job["words"], job_settings,
+                                    options, "k")
+    assert summary["watermark"] == str(logo.resolve())
+    marked = short_job["dir"] / clips[0].file
+    t = 3.0
+    diff = np.abs(frame_at(marked, t) - frame_at(plain, t)) > 40
+    rows, cols = np.nonzero(diff)
+    assert diff.sum() > 0.5 * 216 * 86, "the logo (216 px wide, red) is drawn"
+    assert rows.min() > 1920 * 0.85 and cols.max() < 1080 * 0.35, (rows.min(), cols.max())

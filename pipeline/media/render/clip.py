@@ -16,6 +16,7 @@ import ffmpeg
 from pipeline.media.cache import atomic_path
 from pipeline.media.config import RenderSettings
 from pipeline.media.errors import ProcessingError
+from pipeline.media.render.brand import Watermark, with_watermark
 from pipeline.media.render.encoder import as_options, video_args
 from pipeline.media.render.layouts import Plan
 from pipeline.media.render.loudness import loudness_gain, normalised, read_audio
@@ -35,6 +36,7 @@ class ClipJob:
     encoder: str
     threads: int
     peak: float
+    watermark: Watermark | None = None
 
 
 class _OverCap(Exception):
@@ -59,6 +61,8 @@ def clip_graph(job: ClipJob, cfg: RenderSettings, gain_db: float | None, target:
     if job.ass:
         # libass reads the subtitles by a name relative to the clip folder: no path escaping needed.
         video = video.filter("subtitles", job.ass.name)
+    if job.watermark:
+        video = with_watermark(video, job.watermark)
     audio = normalised(source["a:0"], gain_db)
     return ffmpeg.output(video, audio, str(target), format="mp4", movflags="+faststart", ac=2,
                          **as_options(video_args(job.encoder, cfg, duration, job.threads, scale)),

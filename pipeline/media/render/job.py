@@ -17,6 +17,7 @@ from pipeline.media.errors import ConfigError
 from pipeline.media.models import Box, MediaInfo, Moment, RenderedClip, Source, Transcript, Word
 from pipeline.media.progress import NullObserver, Observer
 from pipeline.media.render import layouts
+from pipeline.media.render.brand import hook_band, hook_text, watermark_for
 from pipeline.media.render.clip import ClipJob, render_clip
 from pipeline.media.render.encoder import choose_encoder
 from pipeline.media.render.subtitles import build_ass
@@ -132,10 +133,14 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
     facecam = None
     if settings.layouts[opts.layout].kind == "facecam_top":
         facecam = find_facecam(job_dir, media, info, settings, source_key)
+    size = settings.exports[opts.export]
+    brand = settings.brand
+    mark = watermark_for(brand, size)
     key = stable_hash("render", source_key, [m.to_dict() for m in moments], opts, settings.render,
                       settings.layouts[opts.layout], settings.exports[opts.export],
                       settings.subtitle_styles[opts.style], encoder, facecam,
-                      stable_hash(words) if opts.subtitles else None)
+                      stable_hash(words) if opts.subtitles else None, brand,
+                      mark.image.stat().st_mtime if mark else None)
     hit = load_stage(job_dir, "render", key)
     if hit is not None:
         observer.stage_done("render", 0.0, True)
@@ -173,20 +178,23 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
                 notes.add(plan.note)
             name = f"clip_{m.rank:02d}"
             ass = None
-            if opts.subtitles:
+            hook = hook_text(m, brand)
+            if opts.subtitles or hook or (brand.watermark_text.strip() and mark is None):
                 ass = job_dir / f"{name}.ass"
                 doc = build_ass(words, m.start, m.end, settings.subtitle_styles[opts.style],
-                                settings.render.font, settings.exports[opts.export], plan.subtitle_pos)
+                                settings.render.font, size, plan.subtitle_pos, subtitles=opts.subtitles,
+                                brand=brand, hook=hook, hook_band=hook_band(plan.hook_pos, size[1]))
                 ass.write_text(doc, encoding="utf-8")
             job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan,
-                          ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset)
+                          ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset, mark)
             futures.append(pool.submit(render_one, m, plan, job, src))
         for fut in as_completed(futures):
             fut.result()
     rendered = [done[m.rank] for m in moments]
     summary: dict[str, Any] = {
         "layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
-        "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder,
+        "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder, "hook": brand.hook,
+        "watermark": str(mark.image) if mark else brand.watermark_text,
         "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
         "seconds": round(time.monotonic() - started, 3)}
     save_stage(job_dir, "render", key, {"moments": [r.to_dict() for r in rendered], "summary": summary},
