@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 COMMANDS = {
     "en": [("start", "what this bot does"), ("help", "how to use it, limits"), ("queue", "your jobs"),
            ("cancel", "stop your latest job"), ("settings", "your defaults"), ("stats", "your numbers"),
-           ("weights", "scoring weights learnt from your votes")],
+           ("weights", "scoring weights learnt from your votes"), ("watermark", "your handle on your clips")],
     "ru": [("start", "что умеет бот"), ("help", "как пользоваться, ограничения"), ("queue", "ваши задачи"),
            ("cancel", "остановить последнюю задачу"), ("settings", "настройки"), ("stats", "статистика"),
-           ("weights", "веса оценки по вашим голосам")],
+           ("weights", "веса оценки по вашим голосам"), ("watermark", "ваш ник на клипах")],
 }
 
 

@@ -312,6 +312,29 @@ def test_settings_and_stats(world):
         "Jobs:" in m.get("text", "") for m in tg.sent_messages(OWNER)[-2:]), timeout=30)
 
 
+def test_watermark_hook_and_colour_in_settings_reach_the_next_request(world):
+    tg, base, root, _ = world
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, "/watermark")
+    wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "/watermark @" in m["text"])
+    tg.send_text(FRIEND, "/watermark @goal_cam")
+    menu = wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "@goal_cam" in m["text"])
+    tg.press_button(FRIEND, menu, SettingPick(key="hook", value="0").pack())
+    wait_message(tg, FRIEND, lambda m: m["message_id"] == menu["message_id"] and "off" in m["text"])
+    tg.press_button(FRIEND, menu, SettingPick(key="colour", value="pink").pack())
+    wait_message(tg, FRIEND, lambda m: m["message_id"] == menu["message_id"] and "pink" in m["text"])
+    forged = tg.forge_callback(FRIEND, menu, SettingPick(key="colour", value="plaid").pack())
+    assert answer_to(tg, forged)
+    before = last_id(tg, FRIEND)
+    tg.send_text(FRIEND, f"{base}/vod.mp4")
+    layout_offer(tg, FRIEND, before)
+    import sqlite3
+
+    with sqlite3.connect(root / "data" / "clipfactory.db") as db:
+        rows = [json.loads(r[0]) for r in db.execute("SELECT options FROM requests ORDER BY created_at")]
+    assert {"hook": False, "watermark": "@goal_cam", "colour": "pink"}.items() <= rows[-1].items()
+
+
 def test_logs_of_the_whole_run_hide_the_token_and_name_the_jobs(world, link_job):
     tg, _, _, log_stream = world
     text = log_stream.getvalue()

@@ -21,7 +21,8 @@ def moments_table(report: dict[str, Any]) -> Table:
     table = Table(title=f"Best moments — {title} ({format_hms(report['duration'])}, "
                         f"{report['language'] or 'no speech'})")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("#", "right"), ("start–end", "left"), ("score", "right"), ("why", "left"), ("first words", "left"))
+        ("#", "right"), ("start–end", "left"), ("score", "right"), ("why", "left"), ("title", "left"),
+        ("first words", "left"))
     for column, justify in columns:
         table.add_column(column, justify=justify)
     for clip in report["clips"]:
@@ -30,6 +31,7 @@ def moments_table(report: dict[str, Any]) -> Table:
             f"{format_hms(clip['start'])}–{format_hms(clip['end'])}",
             f"{clip['score']:.0f}",
             escape(", ".join(clip["reasons"])),
+            escape((clip.get("post_kit") or {}).get("title", "")),
             escape(first_words(clip["text"])),
         )
     return table
