@@ -320,7 +320,7 @@ def test_watermark_hook_and_colour_in_settings_reach_the_next_request(world):
     tg.send_text(FRIEND, "/watermark @goal_cam")
     menu = wait_message(tg, FRIEND, lambda m: m["message_id"] > before and "@goal_cam" in m["text"])
     tg.press_button(FRIEND, menu, SettingPick(key="hook", value="0").pack())
-    wait_message(tg, FRIEND, lambda m: m["message_id"] == menu["message_id"] and "off" in m["text"])
+    wait_message(tg, FRIEND, lambda m: m["message_id"] == menu["message_id"] and "hook off" in m["text"])
     tg.press_button(FRIEND, menu, SettingPick(key="colour", value="pink").pack())
     wait_message(tg, FRIEND, lambda m: m["message_id"] == menu["message_id"] and "pink" in m["text"])
     forged = tg.forge_callback(FRIEND, menu, SettingPick(key="colour", value="plaid").pack())
