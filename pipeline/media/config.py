@@ -436,6 +436,9 @@ class PostKitSettings(Section):
     tags: list[str] = Field([], description="Hashtags every clip gets (a channel template adds its own).")
     default_tags: dict[str, list[str]] = Field(
         {}, description="Hashtags per language used to reach `hashtags_min` when the clip has too few words.")
+    skip_words: dict[str, list[str]] = Field(
+        {}, description=("Words per language never taken as keyphrases or hashtags (interjections and "
+                         "fillers that carry no topic: god, wow, guys)."))
 
     @model_validator(mode="after")
     def _range(self) -> PostKitSettings:

@@ -33,8 +33,10 @@ def content_words(text: str, language: str) -> list[str]:
             if len(w) >= MIN_CHARS and w not in stop]
 
 
-def keyphrases(text: str, language: str, top: int = 10, max_words: int = 2) -> list[str]:
-    """The text's keyphrases, best first, lower-cased, each of content words only at its ends."""
+def keyphrases(text: str, language: str, top: int = 10, max_words: int = 2,
+               skip: frozenset[str] = frozenset()) -> list[str]:
+    """The text's keyphrases, best first, lower-cased, each of content words only at its ends
+    and none of the `skip` words."""
     if not content_words(text, language):
         return []
     import yake
@@ -44,7 +46,8 @@ def keyphrases(text: str, language: str, top: int = 10, max_words: int = 2) -> l
     out: list[str] = []
     for phrase, _ in extractor.extract_keywords(text):
         words = [w.lower() for w in WORD.findall(phrase)]
-        if not words or words[0] in stop or words[-1] in stop or any(len(w) < MIN_CHARS for w in words):
+        if (not words or words[0] in stop or words[-1] in stop or any(len(w) < MIN_CHARS for w in words)
+                or any(w in skip for w in words)):
             continue
         joined = " ".join(words)
         if joined not in out:

@@ -107,7 +107,8 @@ def hashtags(brief: ClipBrief, phrases: list[str], language: str, settings: Post
 
 def offline_kit(brief: ClipBrief, settings: PostKitSettings, variant: int = 0) -> PostKit:
     language = brief.language or "en"
-    phrases = keyphrases(brief.text, language, top=settings.keyphrases)
+    skip = frozenset(w.lower() for w in settings.skip_words.get(language, ()))
+    phrases = keyphrases(brief.text, language, top=settings.keyphrases, skip=skip)
     candidates = title_candidates(brief.text, language, phrases)
     if candidates:
         title = candidates[variant % len(candidates)]
