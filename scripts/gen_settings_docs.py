@@ -112,12 +112,14 @@ DESCRIPTIONS: dict[str, str] = {
     "layouts": "Layout presets by name; `render.layout` and `--layout` pick one.",
     "layouts.*.kind": "The algorithm: `facecam_top` (the facecam cropped on top, gameplay below), "
                       "`gameplay` (a crop that follows the motion), `blur_fit` (the whole frame over a "
-                      "blurred copy), `talking_head` (a crop centred on the face).",
+                      "blurred copy), `talking_head` (a crop on the face; with two or more people, on the one "
+                      "speaking, cutting at a change of speaker), `duo` (the two main faces stacked, "
+                      "each followed on its own).",
     "layouts.*.facecam_share": "Share of the height given to the facecam (`facecam_top`).",
-    "layouts.*.smooth_s": "Smoothing of the moving crop, in seconds (`gameplay`, `talking_head`).",
+    "layouts.*.smooth_s": "Smoothing of the moving crop, in seconds (`gameplay`, `talking_head`, `duo`).",
     "layouts.*.blur": "Blur strength of the background (`blur_fit`).",
     "layouts.*.subtitle_y": "Vertical centre of the subtitles as a share of the height, or `seam`: on "
-                            "the border between facecam and gameplay.",
+                            "the border between facecam and gameplay (`facecam_top`) or between the two faces (`duo`).",
     "subtitle_styles": "Subtitle styles by name; `render.subtitle_style` and `--style` pick one. Colours "
                        "are ASS `&HAABBGGRR` (alpha first: 00 is opaque).",
     "subtitle_styles.*.font_size": "Font size, in pixels of the output frame.",

