@@ -13,11 +13,12 @@ FPS = 25
 
 def talking_in_turn(out: Path, clips: Sequence[Path], turns: Sequence[tuple[int, float, float]],
                     size: tuple[int, int] = (1280, 720), face_px: int = 520,
-                    background: str = "color=c=0x303040") -> Path:
+                    tints: Sequence[str] = ()) -> Path:
     """People side by side, left to right in the order of `clips`; `turns` are (person,
     from, to) in that person's clip, played one after the other. Whoever is not talking
     holds still on the frame where they stopped (or their first frame); the sound is the
-    talker's own."""
+    talker's own. `tints`: a colour behind each person's half of the picture, so a crop
+    can be told by its colour."""
     w, h = size
     n = len(clips)
     gap = (w - n * face_px) // (n + 1)
@@ -45,7 +46,8 @@ def talking_in_turn(out: Path, clips: Sequence[Path], turns: Sequence[tuple[int,
         parts.append("".join(f"[v{p}t{i}]" for i in range(len(turns))) + f"concat=n={len(turns)}:v=1:a=0[v{p}]")
     parts.append("".join(f"[au{i}]" for i in range(len(turns))) + f"concat=n={len(turns)}:v=0:a=1[aud]")
     total = sum(b - a for _, a, b in turns)
-    parts.append(f"{background}:s={w}x{h}:r={FPS}:d={total:.3f}[bg0]")
+    boxes = "".join(f",drawbox=x={p * w // n}:y=0:w={w // n}:h={h}:color={c}:t=fill" for p, c in enumerate(tints))
+    parts.append(f"color=c=0x303040:s={w}x{h}:r={FPS}:d={total:.3f}{boxes}[bg0]")
     for p in range(n):
         parts.append(f"[bg{p}][v{p}]overlay={gap + p * (face_px + gap)}:{(h - face_px) // 2}[bg{p + 1}]")
     inputs = [arg for c in clips for arg in ("-i", str(c))]

@@ -33,9 +33,9 @@ def encode_args(out: Path, seconds: float) -> list[str]:
 
 
 def composite(out: Path, face: Path, size: tuple[int, int], box: Box, seconds: float = 16,
-              x_expr: str | None = None) -> Path:
-    ffmpeg("-f", "lavfi", "-i", gameplay(*size), "-i", str(face),
-           "-filter_complex", f"[1:v]scale={box.w}:{box.h}[cam];"
+              x_expr: str | None = None, cam_filter: str = "") -> Path:
+    ffmpeg("-f", "lavfi", "-i", gameplay(*size), "-stream_loop", "-1", "-i", str(face),
+           "-filter_complex", f"[1:v]scale={box.w}:{box.h}{cam_filter}[cam];"
                               f"[0:v][cam]overlay=x='{x_expr or box.x}':y={box.y}:shortest=1",
            *encode_args(out, seconds))
     return out
@@ -48,13 +48,33 @@ def composite(out: Path, face: Path, size: tuple[int, int], box: Box, seconds: f
     pytest.param("face_webcam_2.mp4", (1920, 1080), Box(1380, 560, 448, 420),   # the other face, bigger frame
                  marks=pytest.mark.slow),
 ], ids=["top-right", "bottom-left-corner", "other-face-1080p"])
-def test_facecam_found_with_iou_at_least_0_7(shared_media, tmp_path, face, size, box):
+def test_facecam_found_with_iou_at_least_0_9(shared_media, tmp_path, face, size, box):
     media = composite(tmp_path / "stream.mp4", shared_media / face, size, box)
     found = detect_facecam(media, probe(media))
     assert found is not None
-    assert found.iou(box) >= 0.7, (found, box, found.iou(box))
+    assert found.iou(box) >= 0.9, (found, box, found.iou(box))
     assert all(v % 2 == 0 for v in (found.x, found.y, found.w, found.h))
     assert found.x + found.w <= size[0] and found.y + found.h <= size[1]
+
+
+# The cases Haar missed (bench/bench_faces.py measures the detectors on them).
+HARD = {
+    # the head turned: the webcam's picture foreshortened towards one side
+    "turned": ("real_face_2.mp4", Box(900, 40, 340, 340),
+               ",perspective=x0=0:y0=0:x1=W*0.8:y1=H*0.18:x2=0:y2=H:x3=W*0.8:y3=H*0.82:sense=destination"),
+    "small": ("real_face_3.mp4", Box(1040, 480, 200, 200), ""),          # the face ~50 px at 640 wide
+    "dark": ("real_face_1.mp4", Box(60, 60, 360, 360), ",eq=brightness=-0.12:gamma=0.55,noise=alls=6:allf=t"),
+    "covered": ("face_webcam_2.mp4", Box(880, 360, 384, 360),             # a microphone over the mouth
+                ",drawbox=x=iw*0.25:y=ih*0.62:w=iw*0.4:h=ih*0.38:color=0x202020:t=fill"),
+}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=() if c == "small" else pytest.mark.slow) for c in HARD])
+def test_hard_facecams_found_with_iou_at_least_0_9(shared_media, tmp_path, case):
+    face, box, cam_filter = HARD[case]
+    media = composite(tmp_path / "stream.mp4", shared_media / face, (1280, 720), box, cam_filter=cam_filter)
+    found = detect_facecam(media, probe(media))
+    assert found is not None and found.iou(box) >= 0.9, (found, box, found and found.iou(box))
 
 
 def test_no_face_means_no_facecam(tmp_path):

@@ -29,7 +29,7 @@ from pipeline.media.resources import available_cores
 if TYPE_CHECKING:
     from pipeline.media.render.speakers import Scene
 
-DUO_FACES_TALL = 3.2       # a duo half is this many face heights tall
+DUO_FACES_TALL = 2.8       # a duo half is this many face heights tall
 DUO_FACE_Y = 0.42          # the face's centre this far down its half
 
 

@@ -1,0 +1,123 @@
+"""The active speaker and the duo layout.
+
+Who speaks is planted: real talking-head clips from ../shared/media side by side, talking
+in turn with their own sound, the listener holding still (tests/faces_media.py); the turns'
+times are the truth. Without the folder, the speaker path is checked on planted evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+import pytest
+
+from pipeline.media.config import load_settings
+from pipeline.media.probe import probe
+from pipeline.media.render.job import RenderOptions, _plan
+from pipeline.media.render.speakers import MIN_HOLD_S, analyse, choose_speaker
+from tests.faces_media import talking_in_turn
+
+RED, BLUE = (200, 30, 30), (30, 40, 200)
+# (person, from, to) in the person's clip: real_face_3 talks, then real_face_2, then real_face_3
+TURNS = [(0, 0.0, 2.5), (1, 0.25, 3.75), (0, 2.5, 5.0)]
+CHANGES = [2.5, 6.0]
+
+
+def test_speaker_path_holds_and_ignores_a_cough():
+    """Face 0 talks for 4 s, face 1 for 5 s; face 0 coughs 0.4 s into face 1's turn and
+    face 1 murmurs 0.6 s in a silence of face 0's: one switch, at 4 s."""
+    fps = 10
+    ev = np.zeros((2, 90))
+    ev[0, :40] = 0.8 + 0.2 * np.sin(np.arange(40))
+    ev[1, 40:] = 0.7 + 0.3 * np.cos(np.arange(50))
+    ev[0, 60:64] = 1.0
+    ev[0, 20:26] = 0.0
+    ev[1, 20:26] = 0.6
+    path = choose_speaker(ev, fps)
+    switches = [i for i in range(1, len(path)) if path[i] != path[i - 1]]
+    assert switches == [40], path
+    assert path[0] == 0 and path[-1] == 1
+
+
+def test_every_hold_after_a_switch_lasts_the_minimum():
+    """Evidence that alternates every second: the path may not follow it faster than the
+    minimum hold."""
+    fps = 10
+    t = np.arange(120)
+    ev = np.stack([(t // 10) % 2 == 0, (t // 10) % 2 == 1]).astype(float)
+    path = choose_speaker(ev, fps)
+    runs, start = [], 0
+    for i in range(1, len(path) + 1):
+        if i == len(path) or path[i] != path[i - 1]:
+            runs.append(i - start)
+            start = i
+    assert all(r >= MIN_HOLD_S * fps for r in runs[1:]), runs
+
+
+@pytest.fixture(scope="module")
+def turns_media(shared_media, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("speakers") / "two.mp4"
+    return talking_in_turn(out, [shared_media / "real_face_3.mp4", shared_media / "real_face_2.mp4"], TURNS,
+                           tints=["0x" + bytes(RED).hex(), "0x" + bytes(BLUE).hex()])
+
+
+@pytest.mark.slow
+def test_active_speaker_switches_with_each_turn(turns_media):
+    info = probe(turns_media)
+    scene = analyse(turns_media, 0.0, info.duration, info)
+    assert len(scene.tracks) == 2
+    segments = scene.segments()
+    assert [who for _, _, who in segments] == [who for who, _, _ in TURNS], segments
+    for (_, end, _), change in zip(segments, CHANGES):
+        assert abs(end - change) <= 0.5, (segments, CHANGES)
+    assert all(b - a >= MIN_HOLD_S for a, b, _ in segments[1:]), segments
+
+
+def frame_at(plan, media: Path, t: float, size: tuple[int, int]) -> np.ndarray:
+    """The plan's output frame at source time t (the crop's expressions see that t)."""
+    graph = (plan.draw(ffmpeg.input(str(media)).video).filter("select", f"gte(t,{t})")
+             .output("pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1))
+    raw = graph.run(capture_stdout=True, capture_stderr=True, cmd=["ffmpeg", "-nostdin"])[0]
+    return np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 3).astype(int)
+
+
+def share(region: np.ndarray, colour: tuple[int, int, int]) -> float:
+    return float((np.abs(region - np.array(colour)).max(axis=2) < 50).mean())
+
+
+def plan_for(layout: str, media: Path):
+    settings = load_settings()
+    info = probe(media)
+    return _plan(RenderOptions.from_settings(settings, layout=layout), settings, media, info, None,
+                 0.0, info.duration), settings.exports["9:16"]
+
+
+@pytest.mark.slow
+def test_talking_head_is_on_the_speaker(turns_media):
+    """The 9:16 crop shows the red (left) side while the left person talks, the blue side
+    while the right one does."""
+    plan, out = plan_for("talking_head", turns_media)
+    assert plan.layout_used == "talking_head"
+    for t, colour, other in ((1.2, RED, BLUE), (4.5, BLUE, RED), (7.5, RED, BLUE)):
+        frame = frame_at(plan, turns_media, t, out)
+        assert share(frame, colour) > 0.1 and share(frame, other) < 0.01, (t, share(frame, colour))
+
+
+@pytest.mark.slow
+def test_duo_stacks_each_face_in_its_half(turns_media):
+    """Top half: the left person (over red), bottom half: the right one (over blue; a window
+    a few faces wide may take in a strip of the other side); each half holds one face, near
+    its middle."""
+    from pipeline.media.render.faces import detect
+
+    plan, (w, h) = plan_for("duo", turns_media)
+    assert plan.layout_used == "duo" and plan.subtitle_pos == (w // 2, h // 2)
+    frame = frame_at(plan, turns_media, 3.0, (w, h))
+    top, bottom = frame[: h // 2], frame[h // 2:]
+    assert share(top, RED) > 0.05 and share(top, BLUE) < share(top, RED) / 3
+    assert share(bottom, BLUE) > 0.05 and share(bottom, RED) < share(bottom, BLUE) / 3
+    for half in (top, bottom):
+        faces = detect(np.ascontiguousarray(half[..., ::-1].astype(np.uint8)), min_size=60)
+        assert len(faces) == 1, faces
+        assert abs(faces[0].cx - w / 2) < w * 0.2 and abs(faces[0].cy - h / 4) < h * 0.15
