@@ -9,7 +9,8 @@ from bot.callbacks import CancelJob, ClipAction, LayoutPick, OptionPick, Relayou
 from bot.texts import t
 
 LAYOUT_LABELS = {"facecam_top": "🎥 Facecam + game", "gameplay": "🎮 Gameplay", "blur_fit": "🖼 Full frame",
-                 "talking_head": "🗣 Talking head"}
+                 "talking_head": "🗣 Talking head", "duo": "👥 Duo"}
+PAIR_LAYOUTS = {"duo"}     # shown only for a stream where two faces were seen
 LENGTHS = {"short": (15, 30), "medium": (20, 45), "long": (30, 60)}
 
 
@@ -54,6 +55,11 @@ def clip(job_id: str, clip_id: int, rank: int) -> Markup:
         [act("🔁 Another layout", "relayout"), act("➕ Longer", "longer"), act("➖ Shorter", "shorter")],
         [act("✏️ New title", "retitle"), act("🚫 No hook", "nohook")],
     ])
+
+
+def layout_names(names: list[str], faces: int | None) -> list[str]:
+    """The layouts worth offering: the two-face ones only where the stream has two faces."""
+    return [n for n in names if n not in PAIR_LAYOUTS or (faces or 0) >= 2]
 
 
 def relayout(job_id: str, rank: int, names: list[str]) -> Markup:

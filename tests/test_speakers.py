@@ -121,3 +121,28 @@ def test_duo_stacks_each_face_in_its_half(turns_media):
         faces = detect(np.ascontiguousarray(half[..., ::-1].astype(np.uint8)), min_size=60)
         assert len(faces) == 1, faces
         assert abs(faces[0].cx - w / 2) < w * 0.2 and abs(faces[0].cy - h / 4) < h * 0.15
+
+
+def test_duo_button_only_for_a_stream_with_two_faces():
+    from bot import keyboards
+
+    names = list(load_settings().layouts)
+    assert "duo" in names
+
+    def labels(faces: int | None) -> list[str]:
+        markup = keyboards.relayout("job", 1, keyboards.layout_names(names, faces))
+        return [b.text for row in markup.inline_keyboard for b in row]
+
+    assert keyboards.LAYOUT_LABELS["duo"] in labels(2)
+    for faces in (None, 0, 1):
+        assert keyboards.LAYOUT_LABELS["duo"] not in labels(faces)
+        assert keyboards.LAYOUT_LABELS["talking_head"] in labels(faces)
+
+
+@pytest.mark.slow
+def test_stream_with_two_people_counts_two_faces(turns_media, shared_media, tmp_path):
+    from pipeline.media.render.facecam import scan_faces
+
+    assert scan_faces(turns_media, probe(turns_media), samples=8).faces == 2
+    one = talking_in_turn(tmp_path / "one.mp4", [shared_media / "real_face_1.mp4"], [(0, 0.0, 6.0)])
+    assert scan_faces(one, probe(one), samples=8).faces == 1

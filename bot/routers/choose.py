@@ -30,6 +30,11 @@ async def _own_request(query: CallbackQuery, ctx: AppContext, user_id: int, lang
     return request
 
 
+def _names(ctx: AppContext) -> list[str]:
+    """Before the analysis the stream's faces are not known: no two-face layouts yet."""
+    return keyboards.layout_names(list(ctx.settings.layouts), None)
+
+
 async def pick_layout(query: CallbackQuery, callback_data: LayoutPick, ctx: AppContext, user_id: int,
                       lang: str) -> None:
     request = await _own_request(query, ctx, user_id, lang, callback_data.request)
@@ -81,7 +86,7 @@ async def pick_option(query: CallbackQuery, callback_data: OptionPick, ctx: AppC
     if callback_data.key == "back":
         await query.answer()
         await query.message.edit_text(t(lang, "pick_layout", title=title, duration=""),
-                                      reply_markup=keyboards.layouts(request.id, list(ctx.settings.layouts), lang))
+                                      reply_markup=keyboards.layouts(request.id, _names(ctx), lang))
         return
     try:
         options = _apply(request.options, callback_data.key, callback_data.value)

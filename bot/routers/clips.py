@@ -63,10 +63,10 @@ async def clip_action(query: CallbackQuery, callback_data: ClipAction, ctx: AppC
         return
     if callback_data.action == "relayout":
         await query.answer()
+        names = keyboards.layout_names(list(ctx.settings.layouts), (job.result or {}).get("faces"))
         if query.message is not None:
             await query.message.answer(t(lang, "pick_other_layout", rank=callback_data.rank),
-                                       reply_markup=keyboards.relayout(job.id, callback_data.rank,
-                                                                       list(ctx.settings.layouts)))
+                                       reply_markup=keyboards.relayout(job.id, callback_data.rank, names))
         return
     if callback_data.action == "retitle":
         await _rerender(query, ctx, user_id, lang, job, callback_data.rank, retitle=True)

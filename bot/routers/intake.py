@@ -53,7 +53,7 @@ async def _offer(message: Message, ctx: AppContext, user_id: int, lang: str, sou
     request = await storage.create_request(ctx.db, user_id, message.chat.id, source, title, duration, defaults)
     text = t(lang, "pick_layout", title=html.escape(title or "video"),
              duration=f" ({format_hms(duration)})" if duration else "")
-    markup = keyboards.layouts(request.id, list(ctx.settings.layouts), lang)
+    markup = keyboards.layouts(request.id, keyboards.layout_names(list(ctx.settings.layouts), None), lang)
     if reply is not None:
         sent = await reply.edit_text(text, reply_markup=markup)
     else:

@@ -196,6 +196,7 @@ def run_job(source: str, settings: Settings, out_dir: Path, observer: Observer |
         "timeline_file": artifacts.TIMELINE,
         "render": render_summary,
         "facecam": render_summary["facecam"] if render_summary else None,
+        "faces": render_summary.get("faces") if render_summary else None,
         "chat": report_block(ctx.results.get("chat")),
     }
     write_json(job_dir / artifacts.REPORT, report)

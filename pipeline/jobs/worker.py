@@ -172,7 +172,7 @@ async def _heartbeat(ctx: WorkerContext, job: storage.Job, signals: JobSignals) 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {k: report.get(k) for k in ("job_id", "title", "duration", "language", "stages", "render",
-                                       "facecam", "timeline_file", "weights")}
+                                       "facecam", "faces", "timeline_file", "weights")}
 
 
 async def run_one(ctx: WorkerContext, job: storage.Job) -> str:

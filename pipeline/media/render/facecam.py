@@ -149,24 +149,25 @@ def _clusters(faces: Sequence[_Face]) -> list[list[_Face]]:
     return clusters
 
 
-def _facecam_face(frames: Sequence[np.ndarray]) -> Box | None:
-    """The median face box of the face seen at one stable place in enough frames."""
+def _stable_faces(frames: Sequence[np.ndarray]) -> list[list[_Face]]:
+    """Each face seen at one stable place in enough frames (one box per frame), most seen first."""
     min_size = max(20, frames[0].shape[0] // 24)
     faces = [_Face(i, *f) for i, frame in enumerate(frames) for f in _detect(frame, min_size)]
     need = max(MIN_FRAMES, MIN_SHARE * len(frames))
-    best: list[_Face] = []
+    stable: list[list[_Face]] = []
     for cluster in _clusters(faces):
-        one_per_frame = {f.frame: f for f in sorted(cluster, key=lambda f: f.w)}.values()
+        one_per_frame = list({f.frame: f for f in sorted(cluster, key=lambda f: f.w)}.values())
         if len(one_per_frame) < need:
             continue
         w = float(np.median([f.w for f in one_per_frame]))
         if max(np.std([f.cx for f in one_per_frame]), np.std([f.cy for f in one_per_frame])) > STABLE * w:
             continue
-        if len(one_per_frame) > len(best):
-            best = list(one_per_frame)
-    if not best:
-        return None
-    x0, y0, x1, y1 = (float(np.median(v)) for v in zip(*[(f.x, f.y, f.x + f.w, f.y + f.h) for f in best]))
+        stable.append(one_per_frame)
+    return sorted(stable, key=len, reverse=True)
+
+
+def _median_box(faces: Sequence[_Face]) -> Box:
+    x0, y0, x1, y1 = (float(np.median(v)) for v in zip(*[(f.x, f.y, f.x + f.w, f.y + f.h) for f in faces]))
     return Box(int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
 
 
@@ -389,21 +390,35 @@ def _to_source(box: Box, scale: float, info: MediaInfo) -> Box:
     return Box(x, y, max(2, x1 - x), max(2, y1 - y))
 
 
-def detect_facecam(media: Path, info: MediaInfo, samples: int = 24) -> Box | None:
-    """The facecam overlay in source pixels, or None when there is none: no face at a stable
-    place in at least 35 % of the samples, or a face so large (a just-chatting or
-    talking-head shot) that the camera is the whole frame rather than an overlay."""
+@dataclass(frozen=True)
+class FaceScan:
+    facecam: Box | None   # the facecam overlay in source pixels
+    faces: int            # faces seen at a stable place across the stream (a duo has two)
+
+
+def scan_faces(media: Path, info: MediaInfo, samples: int = 24) -> FaceScan:
+    """The facecam overlay, or None when there is none: no face at a stable place in at
+    least 35 % of the samples, or a face so large (a just-chatting or talking-head shot)
+    that the camera is the whole frame rather than an overlay; and how many faces stay."""
     if not info.has_video or info.width <= 0 or info.height <= 0 or info.duration <= 0:
-        return None
+        return FaceScan(None, 0)
     size = _work_size(info)
     frames = _sample_frames(media, info, max(MIN_FRAMES, samples), size)
     if len(frames) < MIN_FRAMES:
-        return None
-    face = _facecam_face(frames)
-    if face is None or face.h > FULL_FRAME_FACE * size[1]:
-        return None
+        return FaceScan(None, 0)
+    stable = _stable_faces(frames)
+    if not stable:
+        return FaceScan(None, 0)
+    face = _median_box(stable[0])
+    if face.h > FULL_FRAME_FACE * size[1]:
+        return FaceScan(None, len(stable))
     box = _overlay(_maps(frames), face) or _grown(face, size)
-    return _to_source(box, info.width / size[0], info)
+    return FaceScan(_to_source(box, info.width / size[0], info), len(stable))
+
+
+def detect_facecam(media: Path, info: MediaInfo, samples: int = 24) -> Box | None:
+    """The facecam overlay in source pixels, or None (see `scan_faces`)."""
+    return scan_faces(media, info, samples).facecam
 
 
 # -------------------------------------------------------------------------- face track

@@ -54,19 +54,30 @@ class RenderOptions:
         return opts
 
 
+def _scan(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> dict[str, Any]:
+    """The facecam and the stream's face count, found once per stream (cached in the job folder)."""
+    stage_key = stable_hash("faces", key, settings.render.facecam_samples)
+    hit = load_stage(job_dir, "faces", stage_key)
+    if hit is None:
+        from pipeline.media.render.facecam import scan_faces
+
+        scan = scan_faces(media, info, settings.render.facecam_samples)
+        hit = {"box": asdict(scan.facecam) if scan.facecam else None, "faces": scan.faces}
+        save_stage(job_dir, "faces", stage_key, hit)
+    return hit
+
+
 def find_facecam(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> Box | None:
-    """The configured facecam, else the one detected (cached in the job folder)."""
+    """The configured facecam, else the one detected."""
     if settings.render.facecam is not None:
         return Box(**settings.render.facecam.model_dump())
-    stage_key = stable_hash("facecam", key, settings.render.facecam_samples)
-    hit = load_stage(job_dir, "facecam", stage_key)
-    if hit is None:
-        from pipeline.media.render.facecam import detect_facecam
+    box = _scan(job_dir, media, info, settings, key)["box"]
+    return Box(**box) if box else None
 
-        box = detect_facecam(media, info, settings.render.facecam_samples)
-        hit = {"box": asdict(box) if box else None}
-        save_stage(job_dir, "facecam", stage_key, hit)
-    return Box(**hit["box"]) if hit["box"] else None
+
+def stream_faces(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> int:
+    """How many faces stay in view across the stream (the bot offers `duo` from two)."""
+    return int(_scan(job_dir, media, info, settings, key)["faces"])
 
 
 def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo, facecam: Box | None,
@@ -181,9 +192,11 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
     job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
     observer = observer or NullObserver()
     encoder = choose_encoder(settings.render.encoder)
-    facecam = None
+    facecam, faces = None, None
     if settings.layouts[opts.layout].kind == "facecam_top":
         facecam = find_facecam(job_dir, media, info, settings, source_key)
+        if settings.render.facecam is None:        # the same scan found it: the count costs nothing
+            faces = stream_faces(job_dir, media, info, settings, source_key)
     size = settings.exports[opts.export]
     brand = settings.brand
     mark = watermark_for(brand, size)
@@ -246,7 +259,7 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
         "layout": opts.layout, "export": opts.export, "size": list(settings.exports[opts.export]),
         "subtitles": opts.subtitles, "style": opts.style, "encoder": encoder, "hook": brand.hook,
         "watermark": str(mark.image) if mark else brand.watermark_text,
-        "facecam": asdict(facecam) if facecam else None, "notes": sorted(notes),
+        "facecam": asdict(facecam) if facecam else None, "faces": faces, "notes": sorted(notes),
         "seconds": round(time.monotonic() - started, 3)}
     save_stage(job_dir, "render", key, {"moments": [r.to_dict() for r in rendered], "summary": summary},
                [r.file for r in rendered] + [r.thumbnail for r in rendered])
