@@ -1,5 +1,5 @@
 """The facecam overlay is found on real webcam recordings composited over moving gameplay,
-and `face_track` follows a face that moves.
+and the talking-head analysis (`speakers.analyse`) follows a face that moves.
 
 The gameplay is generated: a test pattern, hue-cycling and scrolled diagonally (so its own
 edges move, like a game's camera), with two static HUD elements
@@ -14,7 +14,8 @@ import pytest
 
 from pipeline.media.models import Box
 from pipeline.media.probe import probe
-from pipeline.media.render.facecam import _grown, _maps, _overlay, detect_facecam, face_track
+from pipeline.media.render.facecam import _grown, _maps, _overlay, detect_facecam
+from pipeline.media.render.speakers import analyse
 from tests.helpers import ffmpeg
 
 FPS = 15
@@ -89,12 +90,11 @@ def test_face_track_follows_a_moving_face(shared_media, tmp_path):
     media = composite(tmp_path / "moving.mp4", shared_media / "face_talking_1.mp4", (1280, 720), box,
                       seconds=8, x_expr="100+60*t")
     start, end = 2.0, 7.0
-    track = face_track(media, start, end, probe(media), fps=2.0)
-    times = [t for t, _ in track]
-    assert [round(t, 2) for t in times] == [i / 2 for i in range(10)]
-    assert all(0 <= t < end - start for t in times)
-    near = [x is not None and abs(x - (100 + 60 * (start + t) + box.w / 2)) < 0.25 * box.w for t, x in track]
-    assert sum(near) >= 8, track
+    scene = analyse(media, start, end, probe(media))
+    assert len(scene.tracks) == 1 and scene.steps == round((end - start) * scene.fps)
+    xs = scene.tracks[0].centres()[:, 0]
+    near = [abs(x - (100 + 60 * (start + t) + box.w / 2)) < 0.25 * box.w for t, x in zip(scene.times(), xs)]
+    assert sum(near) >= 0.9 * len(near), list(zip(scene.times(), xs))
 
 
 def test_overlay_rectangle_from_persistent_lines():

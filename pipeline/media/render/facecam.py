@@ -25,7 +25,7 @@ frame, the face 55 % of its width.
 
 A face cluster too large to be an overlay (taller than 40 % of the frame) is a just-chatting
 or talking-head shot: the camera is the whole frame, there is no overlay, and the result is
-None (the talking-head layout follows the face with `face_track` instead)."""
+None (the talking-head layout follows the face with `speakers.analyse` instead)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ CLEAR = 4.0               # a side this much stronger than that floor is clearly
 EDGE_SEEN = 24.0          # |Sobel| above which a sample shows an edge (a step of ~6 grey levels)
 PERSISTENT = 0.5          # share of samples that must show a side's line (along 75 % of it)
 CHANGE_LEVEL = 12.0       # grey levels of sample-to-sample change that count as "changing"
-TRACK_W = 480             # working width of face_track
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -419,37 +418,3 @@ def scan_faces(media: Path, info: MediaInfo, samples: int = 24) -> FaceScan:
 def detect_facecam(media: Path, info: MediaInfo, samples: int = 24) -> Box | None:
     """The facecam overlay in source pixels, or None (see `scan_faces`)."""
     return scan_faces(media, info, samples).facecam
-
-
-# -------------------------------------------------------------------------- face track
-
-
-def face_track(media: Path, start: float, end: float, info: MediaInfo,
-               fps: float = 2.0) -> list[tuple[float, float | None]]:
-    """The horizontal centre (source pixels) of the largest face, `fps` times a second over
-    [start, end): (seconds from `start`, centre x or None where no face is seen). One low-res
-    grey decode of just that window, with input seeking."""
-    duration = end - start
-    if duration <= 0 or fps <= 0 or info.width <= 0 or info.height <= 0:
-        return []
-    size = _work_size(info, TRACK_W)
-    w, h = size
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-skip_loop_filter", "all",
-           "-ss", f"{max(0.0, start):.3f}", "-t", f"{duration:.3f}", "-i", str(media),
-           "-map", "0:v:0", "-an", "-sn", "-dn",
-           "-vf", f"fps={fps},scale={w}:{h}:flags=area,format=gray",
-           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
-    n = min(len(raw) // (w * h), int(np.ceil(duration * fps - 1e-6)))
-    frames = np.frombuffer(raw[: n * w * h], np.uint8).reshape(n, h, w)
-    scale = info.width / w
-    min_size = max(16, h // 16)
-    out: list[tuple[float, float | None]] = []
-    for i, frame in enumerate(frames):
-        found = _detect(frame, min_size)
-        if found:
-            x, _, fw, _ = max(found, key=lambda f: f[2] * f[3])
-            out.append((i / fps, (x + fw / 2) * scale))
-        else:
-            out.append((i / fps, None))
-    return out

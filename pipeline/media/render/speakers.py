@@ -186,10 +186,7 @@ def choose_speaker(evidence: np.ndarray, fps: float, switch_cost: float = SWITCH
             if others:
                 g = max(others, key=lambda g: ready[g])
                 cand = ready[g] - switch_cost
-                if hold == 1:
-                    if cand > new[f, 0]:
-                        new[f, 0], arg[f, 0] = cand, (g, hold - 1)
-                else:
+                if cand > new[f, 0]:     # with a hold of one step, staying lands on d = 0 too
                     new[f, 0], arg[f, 0] = cand, (g, hold - 1)
             new[f] += evidence[f, t]
         score = new
@@ -230,7 +227,7 @@ def analyse(media: Path, start: float, end: float, info: MediaInfo, fps: float =
     for tr in raw_tracks:
         frames = [i for i, _ in tr]
         boxes = _interp(frames, np.array([(f.x, f.y, f.w, f.h) for _, f in tr]), steps) * scale
-        tracks.append(FaceTrack(tuple(tuple(float(v) for v in b) for b in boxes)))  # type: ignore[misc]
+        tracks.append(FaceTrack(tuple((float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in boxes)))
     if len(tracks) < 2 or not speakers:
         return Scene(fps, steps, tuple(tracks))
     evidence = np.zeros((len(tracks), steps))
