@@ -104,3 +104,27 @@ def test_moving_crop_cuts_a_full_height_window_at_the_expression(source, left):
     else:
         seen = (max(x, left) - left) * scale, (min(x + w, left + cw) - left) * scale
         assert abs(xs.min() - seen[0]) <= 4 and abs(xs.max() + 1 - seen[1]) <= 4
+
+
+def test_duo_stacks_two_windows_with_subtitles_on_the_seam(source):
+    """Top: a window around the red webcam; bottom: a window centred on the green mark."""
+    settings = load_settings()
+    out = settings.exports["9:16"]
+    aspect = out[0] / (out[1] / 2)
+    th = CAM.h - 4                                     # a window inside the webcam
+    tw = int(th * aspect) // 2 * 2
+    top = layouts.Window(tw, th, str(CAM.x + (CAM.w - tw) // 2), str(CAM.y + 2))
+    x, y, w, h = MARK
+    bw, bh = 360, int(360 / aspect) // 2 * 2
+    bottom = layouts.Window(bw, bh, str(x + w // 2 - bw // 2), str(y + h // 2 - bh // 2))
+    plan = layouts.duo(settings.layouts["duo"], out, top, bottom)
+    args, frame = render(plan, source, out)
+    assert "vstack=inputs=2" in filters(args)
+    half = out[1] // 2
+    assert share(frame[: half - 4], RED) > 0.95, "the top half is the webcam's window"
+    lower = frame[half + 4:]
+    assert share(lower, RED) < 0.01
+    ys, xs = np.nonzero(np.abs(lower - np.array(GREEN)).max(axis=2) < 40)
+    assert abs(xs.mean() - out[0] / 2) < 20 and abs(ys.mean() + 4 - half / 2) < 20, "the mark is centred below"
+    assert abs(xs.max() - xs.min() + 1 - w * out[0] / bw) <= 6, "scaled from a window the given width"
+    assert plan.subtitle_pos == (out[0] // 2, half) and plan.layout_used == "duo"
