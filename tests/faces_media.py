@@ -1,10 +1,14 @@
-"""Test media made of the real talking-head clips in ../shared/media: people side by side
-who talk in turn, each with the picture and sound of their own clip."""
+"""Test media of people side by side who talk in turn: made of the real talking-head clips
+in ../shared/media, each with the picture and sound of its own clip, or drawn (faces the
+detector finds) and voiced by espeak-ng, where the folder is absent."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from tests.helpers import ffmpeg
 
@@ -55,3 +59,70 @@ def talking_in_turn(out: Path, clips: Sequence[Path], turns: Sequence[tuple[int,
            "-t", f"{total:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * FPS),
            "-pix_fmt", "yuv420p", "-c:a", "aac", str(out))
     return out
+
+
+def draw_face(img: np.ndarray, cx: int, cy: int, s: int, mouth_open: float) -> None:
+    """A drawn face `s` px wide (RetinaFace finds these): skin, hair, eyes, brows, nose, and
+    a mouth open by `mouth_open` (0..1)."""
+    import cv2
+
+    cv2.ellipse(img, (cx, cy), (s // 2, int(0.65 * s)), 0, 0, 360, (120, 160, 210), -1)
+    cv2.ellipse(img, (cx, cy - int(0.55 * s)), (int(0.52 * s), int(0.3 * s)), 0, 180, 360, (40, 40, 60), -1)
+    for side in (-1, 1):
+        ex, ey = cx + side * int(0.2 * s), cy - int(0.12 * s)
+        cv2.ellipse(img, (ex, ey), (int(0.11 * s), int(0.06 * s)), 0, 0, 360, (245, 245, 245), -1)
+        cv2.circle(img, (ex, ey), int(0.045 * s), (50, 40, 30), -1)
+        cv2.line(img, (ex - int(0.12 * s), ey - int(0.11 * s)), (ex + int(0.12 * s), ey - int(0.13 * s)),
+                 (40, 40, 60), max(2, int(0.03 * s)))
+    cv2.line(img, (cx, cy - int(0.05 * s)), (cx - int(0.04 * s), cy + int(0.14 * s)), (90, 120, 170),
+             max(2, int(0.025 * s)))
+    cv2.ellipse(img, (cx, cy + int(0.32 * s)), (int(0.17 * s), int(0.02 * s + mouth_open * 0.12 * s)), 0, 0, 360,
+                (60, 50, 140), -1)
+
+
+def drawn_talk(out: Path, turns: Sequence[tuple[int, str]], workdir: Path, size: tuple[int, int] = (1280, 720),
+               face_px: int = 220, tints: Sequence[tuple[int, int, int]] = ((30, 30, 200), (200, 40, 30)),
+               ) -> tuple[Path, list[float]]:
+    """Two drawn people side by side (over `tints`, BGR), talking in turn with espeak-ng's
+    voice: the talker's mouth opens with the loudness of their words, the listener's stays
+    shut; both heads sway a little. Returns the file and the times where a turn changes."""
+    from tests.speech import english_samples
+
+    rate = 16000
+    pieces, changes, t = [], [], 0.0
+    for i, (_, text) in enumerate(turns):
+        voice = english_samples(text, workdir, rate)
+        voice = np.concatenate([voice, np.zeros(int(0.3 * rate), np.float32)])
+        pieces.append(voice)
+        t += len(voice) / rate
+        if i < len(turns) - 1:
+            changes.append(t)
+    audio = np.concatenate(pieces)
+    who_at = np.concatenate([np.full(len(p), turns[i][0]) for i, p in enumerate(pieces)])
+    w, h = size
+    hop = rate // FPS
+    n = len(audio) // hop
+    level = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1))
+    opening = np.clip(level / (np.percentile(level, 95) + 1e-9), 0, 1)
+    wav = workdir / f"{out.stem}.f32"
+    audio.astype("<f4").tofile(wav)
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+           "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(FPS), "-i", "pipe:0",
+           "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", str(wav),
+           "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * FPS), "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-shortest", str(out)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    for i in range(n):
+        frame = np.empty((h, w, 3), np.uint8)
+        for p, tint in enumerate(tints):
+            frame[:, p * w // 2:(p + 1) * w // 2] = tint
+        talker = int(who_at[i * hop])
+        for p in range(2):
+            sway = int(6 * np.sin(2 * np.pi * (0.3 + 0.13 * p) * i / FPS))
+            draw_face(frame, (2 * p + 1) * w // 4 + sway, h // 2, face_px, float(opening[i]) if p == talker else 0.0)
+        proc.stdin.write(frame.tobytes())
+    proc.stdin.close()
+    if proc.wait():
+        raise RuntimeError("ffmpeg failed to encode the drawn talk")
+    return out, changes
