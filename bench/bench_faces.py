@@ -230,7 +230,12 @@ def main() -> None:
     args = ap.parse_args()
     if not MEDIA.is_dir():
         sys.exit(f"{MEDIA} is absent: the bench needs its real faces")
-    dets = {name: DETECTORS[name]() for name in args.detectors.split(",")}
+    dets: dict[str, Detector] = {}
+    for name in args.detectors.split(","):
+        try:
+            dets[name] = DETECTORS[name]()
+        except ImportError as exc:
+            print(f"{name}: left out, not installed ({exc.name})")
     rng = np.random.default_rng(11)
     cams: list[tuple[np.ndarray, np.ndarray]] = []
     for clip in CLIPS:

@@ -295,6 +295,8 @@ def rerender_job(job_dir: Path, settings: Settings, opts: RenderOptions, observe
     fresh = {c.moment.rank: c.to_dict() for c in clips}
     report.update(clips=[fresh.get(c["rank"], c) for c in report["clips"]], render=summary,
                   facecam=summary["facecam"])
+    if summary.get("faces") is not None:
+        report["faces"] = summary["faces"]
     report.setdefault("stages", {})["render"] = {"seconds": 0.0 if summary["cached"] else summary["seconds"],
                                                  "cached": summary["cached"]}
     write_json(job_dir / artifacts.REPORT, report)

@@ -217,7 +217,10 @@ def analyse(media: Path, start: float, end: float, info: MediaInfo, fps: float =
         return Scene(fps, 0, ())
     min_size = max(12, h // 24)
     found = [(i, detect(video[i], min_size)) for i in range(0, steps, DETECT_EVERY)]
-    raw_tracks = [tr for tr in _link(found) if len(tr) >= MAIN_SHARE * len(found)]
+    linked = _link(found)
+    raw_tracks = [tr for tr in linked if len(tr) >= MAIN_SHARE * len(found)]
+    if not raw_tracks:      # a face seen now and then is still worth following
+        raw_tracks = [tr for tr in sorted(linked, key=len, reverse=True)[:1] if len(tr) >= 2]
     if raw_tracks:
         widest = max(float(np.median([f.w for _, f in tr])) for tr in raw_tracks)
         raw_tracks = [tr for tr in raw_tracks if np.median([f.w for _, f in tr]) >= MAIN_WIDTH * widest]
