@@ -168,3 +168,14 @@ def test_stream_with_one_person_counts_one_face(shared_media, tmp_path):
 
     one = talking_in_turn(tmp_path / "one.mp4", [shared_media / "real_face_1.mp4"], [(0, 0.0, 6.0)])
     assert scan_faces(one, probe(one), samples=8).faces == 1
+
+
+def test_a_change_of_speaker_is_a_cut_not_a_pan():
+    from pipeline.media.render.tracking import CUT_S, cut_positions
+
+    track = [(i / 10, 300.0 if i < 40 else 1500.0) for i in range(90)]
+    points = cut_positions(track, [(0.0, 4.0), (4.0, 9.0)], 960.0, smooth_s=1.5)
+    assert all(x == pytest.approx(300) for t, x in points if t < 4.0)
+    assert all(x == pytest.approx(1500) for t, x in points if t >= 4.0)
+    jumps = [(t1 - t0) for (t0, x0), (t1, x1) in zip(points, points[1:]) if abs(x1 - x0) > 1]
+    assert jumps and all(j <= CUT_S + 1e-9 for j in jumps), points
