@@ -128,8 +128,17 @@ def _dyn_centerface() -> bytes:
     return CenterFace.dynamicize_shapes(onnx.load(default_onnx_path)).SerializeToString()
 
 
+def render() -> Detector:
+    """The render's own detector (pipeline/media/render/faces.py: RetinaFace, its decoding)."""
+    from pipeline.media.render.faces import detect
+
+    def run(bgr: np.ndarray) -> list[Det]:
+        return [(f.x, f.y, f.w, f.h, f.score) for f in detect(bgr)]
+    return run
+
+
 DETECTORS: dict[str, Callable[[], Detector]] = {"haar": haar, "yunet": yunet, "retinaface": retinaface,
-                                                "centerface": centerface}
+                                                "centerface": centerface, "render": render}
 
 
 # ---------------------------------------------------------------------------------- media
