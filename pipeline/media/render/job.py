@@ -20,7 +20,7 @@ from pipeline.media.models import Box, MediaInfo, Moment, RenderedClip, Source, 
 from pipeline.media.progress import NullObserver, Observer
 from pipeline.media.render import layouts
 from pipeline.media.render.brand import hook_band, hook_text, watermark_for
-from pipeline.media.render.clip import ClipJob, render_clip
+from pipeline.media.render.clip import ClipJob, clip_gain, render_clip
 from pipeline.media.render.encoder import choose_encoder
 from pipeline.media.render.subtitles import build_ass
 from pipeline.media.render.tracking import crop_x_expr, cut_positions, motion_track, smooth_positions
@@ -192,11 +192,12 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
     job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
     observer = observer or NullObserver()
     encoder = choose_encoder(settings.render.encoder)
-    facecam, faces = None, None
+    facecam = None
     if settings.layouts[opts.layout].kind == "facecam_top":
         facecam = find_facecam(job_dir, media, info, settings, source_key)
-        if settings.render.facecam is None:        # the same scan found it: the count costs nothing
-            faces = stream_faces(job_dir, media, info, settings, source_key)
+    # One cached scan of the stream gives the facecam and the face count (Duo is offered from
+    # two), whichever layout renders first.
+    faces = stream_faces(job_dir, media, info, settings, source_key)
     size = settings.exports[opts.export]
     brand = settings.brand
     mark = watermark_for(brand, size)
@@ -249,8 +250,12 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
                                 settings.render.font, size, plan.subtitle_pos, subtitles=opts.subtitles,
                                 brand=brand, hook=hook, hook_band=hook_band(plan.hook_pos, size[1]))
                 ass.write_text(doc, encoding="utf-8")
+            # Found here, in the submitting thread: the next clip's loudness is measured while
+            # the pool encodes the one before.
+            gain = clip_gain(src.media, start, end, settings.render)
             job = ClipJob(src.media, start, end, job_dir / f"{name}.mp4", job_dir / f"{name}.jpg", plan,
-                          ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset, mark)
+                          ass, encoder, threads, (m.start if m.peak is None else m.peak) - src.offset, mark,
+                          gain)
             futures.append(pool.submit(render_one, m, plan, job, src))
         for fut in as_completed(futures):
             fut.result()
