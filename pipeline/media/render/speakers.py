@@ -25,6 +25,7 @@ import numpy as np
 
 from pipeline.media.models import MediaInfo
 from pipeline.media.render.faces import Face, detect
+from pipeline.media.render.tracking import grey_frames
 
 ANALYSIS_FPS = 10.0
 DETECT_EVERY = 2          # frames between two detections (5 a second)
@@ -73,18 +74,6 @@ class Scene:
             else:
                 out.append((i / self.fps, (i + 1) / self.fps, who))
         return out
-
-
-def _decode(media: Path, start: float, duration: float, size: tuple[int, int], fps: float) -> np.ndarray:
-    w, h = size
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-skip_loop_filter", "all",
-           "-ss", f"{max(0.0, start):.3f}", "-t", f"{duration:.3f}", "-i", str(media),
-           "-map", "0:v:0", "-an", "-sn", "-dn",
-           "-vf", f"fps={fps},scale={w}:{h}:flags=area,format=gray",
-           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
-    n = min(len(raw) // (w * h), int(np.ceil(duration * fps - 1e-6)))
-    return np.frombuffer(raw[: n * w * h], np.uint8).reshape(n, h, w)
 
 
 def voice_energy(media: Path, start: float, duration: float, fps: float, steps: int) -> np.ndarray | None:
@@ -211,7 +200,7 @@ def analyse(media: Path, start: float, end: float, info: MediaInfo, fps: float =
         return Scene(fps, 0, ())
     w = max(2, min(WORK_W, int(round(info.width / 2)) * 2))
     h = max(2, int(round(info.height * w / info.width / 2)) * 2)
-    video = _decode(media, start, duration, (w, h), fps)
+    video = grey_frames(media, start, duration, (w, h), fps, scaler="area")[: int(np.ceil(duration * fps - 1e-6))]
     steps = len(video)
     if not steps:
         return Scene(fps, 0, ())

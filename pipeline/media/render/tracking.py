@@ -18,17 +18,26 @@ TRACK_W, TRACK_H = 320, 180
 MIN_MOTION = 0.5         # mean grey change below which a sample says nothing about position
 
 
+def grey_frames(media: Path, start: float, duration: float, size: tuple[int, int], fps: float,
+                scaler: str = "bicubic") -> np.ndarray:
+    """The first video stream over [start, start+duration] as grey frames of `size` at `fps`,
+    shape (n, h, w). The loop filter is skipped: positions are read from these, not looks."""
+    w, h = size
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-skip_loop_filter", "all",
+           "-ss", f"{max(0.0, start):.3f}", "-t", f"{duration:.3f}", "-i", str(media),
+           "-map", "0:v:0", "-an", "-sn", "-dn",
+           "-vf", f"fps={fps},scale={w}:{h}:flags={scaler},format=gray",
+           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
+    raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
+    n = len(raw) // (w * h)
+    return np.frombuffer(raw[: n * w * h], np.uint8).reshape(n, h, w)
+
+
 def motion_track(media: Path, start: float, duration: float, info: MediaInfo) -> list[tuple[float, float | None]]:
     """(time from start, motion centre x in source pixels or None) at TRACK_FPS."""
     import cv2
 
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{start:.3f}",
-           "-t", f"{duration:.3f}", "-skip_loop_filter", "all", "-i", str(media), "-an",
-           "-vf", f"fps={TRACK_FPS},scale={TRACK_W}:{TRACK_H},format=gray",
-           "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    raw = subprocess.run(cmd, capture_output=True, timeout=600).stdout
-    frames = np.frombuffer(raw, dtype=np.uint8)[: len(raw) // (TRACK_W * TRACK_H) * TRACK_W * TRACK_H]
-    frames = frames.reshape(-1, TRACK_H, TRACK_W)
+    frames = grey_frames(media, start, duration, (TRACK_W, TRACK_H), TRACK_FPS)
     out: list[tuple[float, float | None]] = []
     columns = np.arange(TRACK_W) + 0.5
     for i in range(1, len(frames)):
