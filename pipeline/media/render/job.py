@@ -54,8 +54,9 @@ class RenderOptions:
         return opts
 
 
-def _scan(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> dict[str, Any]:
-    """The facecam and the stream's face count, found once per stream (cached in the job folder)."""
+def scan_stream(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> tuple[Box | None, int]:
+    """The facecam (the configured one, else the one detected) and how many faces stay in view
+    across the stream (the bot offers `duo` from two): one scan per stream, cached in the job folder."""
     stage_key = stable_hash("faces", key, settings.render.facecam_samples)
     hit = load_stage(job_dir, "faces", stage_key)
     if hit is None:
@@ -64,20 +65,9 @@ def _scan(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: 
         scan = scan_faces(media, info, settings.render.facecam_samples)
         hit = {"box": asdict(scan.facecam) if scan.facecam else None, "faces": scan.faces}
         save_stage(job_dir, "faces", stage_key, hit)
-    return hit
-
-
-def find_facecam(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> Box | None:
-    """The configured facecam, else the one detected."""
     if settings.render.facecam is not None:
-        return Box(**settings.render.facecam.model_dump())
-    box = _scan(job_dir, media, info, settings, key)["box"]
-    return Box(**box) if box else None
-
-
-def stream_faces(job_dir: Path, media: Path, info: MediaInfo, settings: Settings, key: str) -> int:
-    """How many faces stay in view across the stream (the bot offers `duo` from two)."""
-    return int(_scan(job_dir, media, info, settings, key)["faces"])
+        return Box(**settings.render.facecam.model_dump()), int(hit["faces"])
+    return (Box(**hit["box"]) if hit["box"] else None), int(hit["faces"])
 
 
 def _plan(opts: RenderOptions, settings: Settings, media: Path, info: MediaInfo, facecam: Box | None,
@@ -192,12 +182,9 @@ def render_moments(job_dir: Path, media: Path, info: MediaInfo, moments: Sequenc
     job_dir, media = Path(job_dir).resolve(), Path(media).resolve()  # ffmpeg runs in the job folder
     observer = observer or NullObserver()
     encoder = choose_encoder(settings.render.encoder)
-    facecam = None
-    if settings.layouts[opts.layout].kind == "facecam_top":
-        facecam = find_facecam(job_dir, media, info, settings, source_key)
-    # One cached scan of the stream gives the facecam and the face count (Duo is offered from
-    # two), whichever layout renders first.
-    faces = stream_faces(job_dir, media, info, settings, source_key)
+    # The face count is found whichever layout renders first (Duo is offered from two faces).
+    found, faces = scan_stream(job_dir, media, info, settings, source_key)
+    facecam = found if settings.layouts[opts.layout].kind == "facecam_top" else None
     size = settings.exports[opts.export]
     brand = settings.brand
     mark = watermark_for(brand, size)
